@@ -1,0 +1,179 @@
+"""The typed config tree: YAML file + dotted ``key=value`` overrides, presets, validation.
+
+``load_config(path, overrides)`` returns a frozen, validated ``RunConfig`` or raises ``ConfigError``
+with one line naming the key, the bad value and the allowed values. Nothing heavy (models, data)
+is touched here. The resolved config is written to the run directory and is the only source of
+hyperparameters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from rlvr.algorithms.config import AlgorithmConfig
+from rlvr.config_base import ConfigError, Node, format_validation_error
+from rlvr.config_tree import apply_override, expand_presets
+
+
+class ModelConfig(Node):
+    name: str = "smollm2-135m-instruct"
+    """An embedded model name (see `rlvr models list`), a local HF directory or a hub id."""
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    """Dtype of the trained weights (fp32 master weights are the safe default)."""
+    autocast: Literal["auto", "bf16", "off"] = "auto"
+    """bf16 autocast for forward passes: 'auto' uses it where the CPU/GPU supports bf16 well."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class TaskCommon(Node):
+    system_prompt: str | None = None
+    """Optional system message placed before the prompt in the chat template."""
+    instruction: str | None = None
+    """Optional text appended to every prompt (for example an answer-format request)."""
+    eval_size: int = Field(64, ge=1)
+    """Held-out prompts used for evaluation."""
+
+
+class ReasoningGymTask(TaskCommon):
+    """A reasoning-gym generator. Train and held-out rows are generated from different seeds and
+    any held-out question that also appears in the train split is dropped, so they are disjoint."""
+
+    kind: Literal["reasoning_gym"] = "reasoning_gym"
+    name: str = "chain_sum"
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Generator parameters, passed to reasoning_gym.create_dataset."""
+    train_size: int = Field(2000, ge=1)
+    train_seed: int = 1
+    eval_seed: int = 2
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from rlvr.data.reasoning_gym import check_task_name
+
+        check_task_name(value)
+        return value
+
+    @model_validator(mode="after")
+    def _seeds_differ(self) -> "ReasoningGymTask":
+        if self.train_seed == self.eval_seed:
+            raise ValueError("train_seed and eval_seed must differ (splits come from the seed)")
+        return self
+
+
+class FileTask(TaskCommon):
+    """Rows from a local JSONL or Parquet file with a field mapping."""
+
+    kind: Literal["file"] = "file"
+    path: Path
+    eval_path: Path | None = None
+    """Held-out rows; when absent, the last ``eval_size`` rows of ``path`` are held out."""
+    prompt_field: str = "prompt"
+    reference_field: str = "reference"
+    verifier: Literal["numeric", "exact", "exact_nocase"] = "numeric"
+
+    @field_validator("path", "eval_path")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        if value is not None and value.suffix not in (".jsonl", ".parquet"):
+            raise ValueError(f"{value}: expected a .jsonl or .parquet file")
+        return value
+
+
+TaskConfig = Annotated[Union[ReasoningGymTask, FileTask], Field(discriminator="kind")]
+
+
+class RolloutConfig(Node):
+    engine: Literal["hf"] = "hf"
+    prompts_per_step: int = Field(8, ge=1)
+    """B: prompts sampled per RL step."""
+    group_size: int = Field(8, ge=1)
+    """G: completions sampled per prompt."""
+    max_new_tokens: int = Field(32, ge=1)
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    batch_size: int = Field(64, ge=1)
+    """Sequences decoded together; larger batches are faster until memory runs out."""
+
+
+class OptimConfig(Node):
+    lr: float = Field(1e-5, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = Field(0, ge=0)
+    """Linear warmup from 0 to lr over this many optimizer steps, then constant."""
+    max_grad_norm: float = Field(1.0, gt=0)
+    micro_batch_size: int = Field(16, ge=1)
+    """Sequences per forward/backward; gradients accumulate up to the optimizer batch."""
+
+
+class EvalConfig(Node):
+    before: bool = True
+    """Evaluate the held-out split before training (greedy)."""
+    after: bool = True
+    """Evaluate the held-out split after training (greedy)."""
+    max_new_tokens: int | None = None
+    """Defaults to rollout.max_new_tokens."""
+
+
+class LogConfig(Node):
+    run_dir: Path = Path("runs/quickstart")
+    samples_every: int = Field(5, ge=1)
+    """Write sampled completions with their rewards every N steps."""
+    tensorboard: bool = True
+    progress: bool = True
+
+
+class RunConfig(Node):
+    seed: int = 0
+    steps: int = Field(20, ge=1)
+    model: ModelConfig = ModelConfig()
+    task: TaskConfig = ReasoningGymTask()
+    rollout: RolloutConfig = RolloutConfig()
+    algorithm: AlgorithmConfig = AlgorithmConfig()
+    optim: OptimConfig = OptimConfig()
+    eval: EvalConfig | None = EvalConfig()
+    log: LogConfig = LogConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> "RunConfig":
+        if self.algorithm.group_relative and self.rollout.group_size < 2:
+            raise ValueError(
+                f"rollout.group_size={self.rollout.group_size} but the advantage "
+                f"'{self.algorithm.advantage.name}' is group-relative and needs group_size >= 2")
+        return self
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML file (optional), apply dotted overrides, expand presets and validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    for item in overrides:
+        apply_override(raw, item)
+    return validate_config(expand_presets(raw))
+
+
+def validate_config(raw: dict[str, Any]) -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, RunConfig)) from None
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

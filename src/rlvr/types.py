@@ -1,0 +1,112 @@
+"""Core data types passed between the loop stages.
+
+Dimension letters used in tensor names across rlvr:
+  B  prompts in a batch          G  samples per prompt (group size)
+  N  flattened sequences (B*G)   T  completion tokens (padded)
+  P  prompt tokens (padded)      L  full sequence (P + T)
+  V  vocabulary
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+FinishReason = Literal["stop", "length"]
+Outcome = Literal["scored", "unscorable", "infra_error"]
+
+
+@dataclass(frozen=True)
+class RewardResult:
+    """What a verifier says about one completion. Three outcomes, never confused:
+
+    * scored:      ``score`` is a float (wrong answers score 0 or a penalty);
+    * unscorable:  ``score is None`` and ``error is None`` (broken row, gold answer unparseable):
+                   the sample is masked and gets zero advantage;
+    * infra_error: ``error`` is set (worker died, sandbox missing): masked, counted, and the run
+                   aborts above a configured share. Never silently 0.
+    """
+
+    score: float | None
+    components: dict[str, float] = field(default_factory=dict)
+    verdict: str = ""
+    error: str | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.error is not None:
+            return "infra_error"
+        return "unscorable" if self.score is None else "scored"
+
+    @classmethod
+    def scored(cls, score: float, verdict: str = "", **components: float) -> RewardResult:
+        return cls(score=float(score), components=dict(components), verdict=verdict)
+
+    @classmethod
+    def unscorable(cls, verdict: str) -> RewardResult:
+        return cls(score=None, verdict=verdict)
+
+    @classmethod
+    def infra_error(cls, error: str) -> RewardResult:
+        return cls(score=None, verdict="infra_error", error=error)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One prompt of a task: the user message, the reference answer and task-specific fields."""
+
+    row_id: str
+    prompt: str
+    reference: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Sample:
+    """One completion of one prompt, as the rollout engine produced it (token-in, token-out)."""
+
+    row: TaskRow
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    sampler_logprobs: list[float]
+    finish_reason: FinishReason
+    text: str
+    reward: RewardResult | None = None
+
+
+@dataclass
+class Group:
+    """The G samples of one prompt."""
+
+    row: TaskRow
+    samples: list[Sample]
+
+
+@dataclass(frozen=True)
+class TrainBatch:
+    """Padded tensors for the policy update. Prompts are left-padded to P, completions
+    right-padded to T, so every completion token sits in the last T+1 positions of the
+    L = P + T sequence (the logits of position P-1+t predict completion token t)."""
+
+    input_ids_NL: torch.Tensor
+    attention_mask_NL: torch.Tensor
+    completion_mask_NT: torch.Tensor  # 1.0 on real completion tokens, 0.0 on padding / masked
+    advantages_N: torch.Tensor
+    sampler_logprobs_NT: torch.Tensor
+    truncated_N: torch.Tensor  # bool: finish_reason == "length"
+
+    @property
+    def num_sequences(self) -> int:
+        return int(self.input_ids_NL.shape[0])
+
+    @property
+    def completion_len(self) -> int:
+        return int(self.completion_mask_NT.shape[1])
+
+    def select(self, idx_N: torch.Tensor) -> TrainBatch:
+        """The rows ``idx_N`` of every tensor (a minibatch or micro-batch)."""
+        return TrainBatch(*(t[idx_N] for t in (
+            self.input_ids_NL, self.attention_mask_NL, self.completion_mask_NT,
+            self.advantages_N, self.sampler_logprobs_NT, self.truncated_N)))
