@@ -1,0 +1,100 @@
+"""Compare evaluations: pass@k curves, a table, and the reasoning-boundary overlap.
+
+The overlap asks which prompts each model can solve with a budget of k samples. A prompt counts
+as *solved at k* when its pass@k estimate is at least 1/2 (a correct answer is more likely than
+not among k samples). At k = n this is "some sample was correct" (c > 0), the criterion of the
+reasoning-boundary papers; at k = 1 it is "correct at least half of the time".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlvr.eval.passk import pass_at_k
+from rlvr.eval.results import EvalResult, PromptRecord
+
+SOLVED_AT = 0.5
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Prompt counts of the 2x2 solved/unsolved table of model A against model B at k."""
+
+    a: str
+    b: str
+    k: int
+    only_a: int
+    only_b: int
+    both: int
+    neither: int
+
+    @property
+    def total(self) -> int:
+        return self.only_a + self.only_b + self.both + self.neither
+
+
+def label_of(result: EvalResult, path: str | Path | None = None) -> str:
+    return Path(path).stem if path is not None else result.model
+
+
+def common_rows(results: Sequence[EvalResult]) -> list[str]:
+    """Row ids scored by every result (the comparison is paired on these prompts)."""
+    tasks = {r.task for r in results}
+    if len(tasks) > 1:
+        raise ValueError(f"results are on different tasks: {sorted(tasks)}")
+    sets = [{p.row_id for p in r.prompts if p.n > 0} for r in results]
+    rows = [p.row_id for p in results[0].prompts if all(p.row_id in s for s in sets)]
+    if not rows:
+        raise ValueError("the results share no scored prompt")
+    return rows
+
+
+def solved(record: PromptRecord, k: int) -> bool:
+    return pass_at_k(record.n, record.c, k) >= SOLVED_AT
+
+
+def overlap(a: EvalResult, b: EvalResult, k: int, label_a: str, label_b: str) -> Overlap:
+    """Solved-set overlap of two evaluations at k on their common prompts."""
+    rows = common_rows([a, b])
+    by_a = {p.row_id: p for p in a.prompts}
+    by_b = {p.row_id: p for p in b.prompts}
+    max_k = min(min(by_a[r].n, by_b[r].n) for r in rows)
+    if not 1 <= k <= max_k:
+        raise ValueError(f"overlap k={k} must lie in 1..{max_k} (the smallest n of both files)")
+    counts = {"only_a": 0, "only_b": 0, "both": 0, "neither": 0}
+    for row in rows:
+        sa, sb = solved(by_a[row], k), solved(by_b[row], k)
+        key = "both" if sa and sb else "only_a" if sa else "only_b" if sb else "neither"
+        counts[key] += 1
+    return Overlap(label_a, label_b, k, **counts)
+
+
+def curve_table(results: Sequence[EvalResult], labels: Sequence[str]) -> str:
+    """A Markdown table: one row per model, pass@k with intervals per k, then greedy and maj@k."""
+    ks = sorted({int(k) for r in results for k in r.summary.get("pass@k", {})})
+    head = ["model", "prompts", "greedy"] + [f"pass@{k}" for k in ks] + [f"maj@{ks[-1]}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for result, label in zip(results, labels):
+        s = result.summary
+        cells = [label, str(s.get("num_prompts", "")), _fmt(s.get("greedy_accuracy"))]
+        cells += [_fmt(s["pass@k"].get(str(k))) for k in ks]
+        cells.append(_fmt(s.get("maj@k", {}).get(str(ks[-1]))))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def overlap_table(overlaps: Sequence[Overlap]) -> str:
+    head = "| A | B | k | only A | only B | both | neither | total |"
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for o in overlaps:
+        lines.append(f"| {o.a} | {o.b} | {o.k} | {o.only_a} | {o.only_b} | {o.both} | "
+                     f"{o.neither} | {o.total} |")
+    return "\n".join(lines)
+
+
+def _fmt(entry: dict | None) -> str:
+    if not entry:
+        return "–"
+    return f"{100 * entry['value']:.1f} [{100 * entry['low']:.1f}, {100 * entry['high']:.1f}]"

@@ -1,0 +1,138 @@
+"""`rlvr report RUN_DIR`: a self-contained HTML report of a training run plus its plots as PNGs.
+
+The HTML embeds every plot as a data URI, so the single file can be mailed or archived. It holds:
+the diagnostics plots (one figure per metric group), evaluation tables and a pass@k plot, sample
+completions with their rewards, and the resolved config. A small inline script counts the
+images that decoded and writes the count on ``<body data-plots-loaded>`` (a test opens the report
+in headless Chromium and reads it).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from rlvr.eval.compare import curve_table
+from rlvr.eval.plots import plot_pass_at_k, plot_series
+from rlvr.eval.rundir import RunData, metric_groups, read_run
+
+MAX_SAMPLES = 40
+_SAMPLE_TEXT_KEYS = ("completion", "text", "response")
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0} td,th{border:1px solid #ddd;
+padding:.25em .5em;vertical-align:top;text-align:left} th{background:#f4f4f4}
+pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.8em;white-space:pre-wrap}
+.note{color:#666;font-size:.9em}
+"""
+
+_CHECK_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('img[data-plot]'), ok = 0;
+  imgs.forEach(function (im) { if (im.complete && im.naturalWidth > 0) ok += 1; });
+  document.body.setAttribute('data-plots-loaded', ok + '/' + imgs.length);
+});
+"""
+
+
+def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Render the report of ``run_dir`` into ``out_dir`` (default RUN_DIR/report); returns the
+    path of report.html. Plots go to ``out_dir/plots/*.png``."""
+    data = read_run(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else data.run_dir / "report"
+    plots = _make_plots(data, out_dir / "plots")
+    parts = [f"<h1>rlvr run report: {html.escape(str(data.run_dir))}</h1>", _overview(data)]
+    parts.append("<h2>Training diagnostics</h2>")
+    parts += [_img(p) for name, p in plots if not name.startswith("eval")] or [
+        "<p class=note>No metrics.jsonl in this run directory.</p>"]
+    parts.append("<h2>Evaluation</h2>" + _evals_html(data))
+    parts += [_img(p) for name, p in plots if name.startswith("eval")]
+    parts.append("<h2>Sample completions</h2>" + _samples_html(data.samples))
+    parts.append("<h2>Config</h2><pre>" + html.escape(data.config_text or "(no config.yaml)")
+                 + "</pre>")
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>rlvr report</title>"
+            f"<style>{_STYLE}</style><script>{_CHECK_SCRIPT}</script></head><body>"
+            + "\n".join(parts) + "</body></html>")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "report.html"
+    path.write_text(page)
+    return path
+
+
+def _make_plots(data: RunData, plot_dir: Path) -> list[tuple[str, Path]]:
+    plots = []
+    for group, series in sorted(metric_groups(data.metrics).items()):
+        plots.append((group, plot_series(series, plot_dir / f"{group}.png", title=group)))
+    if data.evals:
+        labels = list(data.evals)
+        plots.append(("eval_pass_at_k", plot_pass_at_k(list(data.evals.values()), labels,
+                                                       plot_dir / "eval_pass_at_k.png")))
+    return plots
+
+
+def _img(path: Path) -> str:
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f"<figure><img data-plot='{html.escape(path.stem)}' alt='{html.escape(path.stem)}' "
+            f"src='data:image/png;base64,{encoded}'></figure>")
+
+
+def _overview(data: RunData) -> str:
+    last = data.metrics[-1] if data.metrics else {}
+    facts = [("steps logged", len(data.metrics)), ("samples logged", len(data.samples)),
+             ("evaluations", len(data.evals) + len(data.other_evals))]
+    facts += [(key, last[key]) for key in ("reward/mean", "accuracy") if key in last]
+    if data.skipped_lines:
+        facts.append(("unreadable JSON lines skipped", data.skipped_lines))
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_num(v))}</td></tr>"
+                   for k, v in facts)
+    return f"<table>{rows}</table>"
+
+
+def _evals_html(data: RunData) -> str:
+    parts = []
+    if data.evals:
+        labels = list(data.evals)
+        parts.append(_markdown_table_html(curve_table(list(data.evals.values()), labels)))
+        parts.append("<p class=note>Percentages with 95 % bootstrap intervals over prompts.</p>")
+    for name, raw in data.other_evals.items():
+        flat = {k: v for k, v in raw.items() if isinstance(v, (int, float, str)) and k != "format"}
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_num(v))}</td></tr>"
+                       for k, v in flat.items())
+        parts.append(f"<h3>{html.escape(name)}</h3><table>{rows}</table>")
+    return "".join(parts) or "<p class=note>No evaluation files in this run directory.</p>"
+
+
+def _samples_html(samples: list[dict[str, Any]]) -> str:
+    if not samples:
+        return "<p class=note>No samples.jsonl in this run directory.</p>"
+    shown = samples[-MAX_SAMPLES:]
+    rows = []
+    for sample in shown:
+        text_key = next((k for k in _SAMPLE_TEXT_KEYS if k in sample), None)
+        text = str(sample.get(text_key, "")) if text_key else ""
+        others = {k: v for k, v in sample.items() if k not in (text_key, "prompt")}
+        rows.append("<tr><td>" + html.escape(json.dumps(others, default=str)[:400]) + "</td><td>"
+                    + html.escape(str(sample.get("prompt", ""))[:600]) + "</td><td><pre>"
+                    + html.escape(text[:2000]) + "</pre></td></tr>")
+    return (f"<p class=note>The last {len(shown)} of {len(samples)} logged samples.</p>"
+            "<table><tr><th>step / reward</th><th>prompt</th><th>completion</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _markdown_table_html(table: str) -> str:
+    lines = [line.strip().strip("|").split("|") for line in table.splitlines()]
+    head, body = lines[0], lines[2:]
+    out = "<tr>" + "".join(f"<th>{html.escape(c.strip())}</th>" for c in head) + "</tr>"
+    for cells in body:
+        out += "<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in cells) + "</tr>"
+    return f"<table>{out}</table>"
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

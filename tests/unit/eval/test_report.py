@@ -1,0 +1,34 @@
+"""The HTML report of a synthetic run directory (the Chromium check is an integration test)."""
+
+import base64
+import re
+
+from rlvr.eval.report import write_report
+from rlvr.eval.rundir import metric_groups, read_run
+
+
+def test_read_run_skips_a_torn_line(synthetic_run):
+    data = read_run(synthetic_run)
+    assert len(data.metrics) == 6 and data.skipped_lines == 1
+    assert set(data.evals) == {"eval_before", "eval_after"}
+
+
+def test_metric_groups():
+    groups = metric_groups([{"step": 1, "reward/mean": 0.5, "accuracy": 1, "note": "x"},
+                            {"step": 2, "reward/mean": 0.7, "accuracy": 0, "flag": True}])
+    assert groups["reward"]["reward/mean"] == ([1, 2], [0.5, 0.7])
+    assert groups["train"]["accuracy"] == ([1, 2], [1.0, 0.0])
+    assert "flag" not in groups["train"] and "note" not in groups["train"]
+
+
+def test_report_embeds_every_plot_and_escapes_text(synthetic_run):
+    path = write_report(synthetic_run)
+    page = path.read_text()
+    pngs = sorted(p.stem for p in (path.parent / "plots").glob("*.png"))
+    assert pngs == ["eval_pass_at_k", "reward", "time", "train"]  # ungrouped keys -> train
+    embedded = re.findall(r"data-plot='([^']+)'[^>]*src='data:image/png;base64,([^']+)'", page)
+    assert sorted(name for name, _ in embedded) == pngs
+    for _, data in embedded:
+        assert base64.b64decode(data)[:4] == b"\x89PNG"
+    assert "&lt;script&gt;" in page and "<script>2" not in page
+    assert "pass@8" in page and "group_size: 8" in page
