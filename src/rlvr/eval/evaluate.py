@@ -1,0 +1,139 @@
+"""Sample n completions per held-out prompt, score them with the task's own verifier, and
+summarise (pass@k, maj@k, accuracies with bootstrap intervals).
+
+Used by `rlvr eval` and by periodic evaluation during training. Prompts are processed in fixed
+batches of ``settings.prompts_per_batch``; the random generator is re-seeded from
+(seed, batch index) before each batch, so an evaluation resumed from its results file draws
+exactly the samples an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from rlvr.eval.config import EvalSettings
+from rlvr.eval.results import CORRECT_AT, EvalResult, PromptRecord, resume_or_new, save_result
+from rlvr.eval.summary import summarize
+from rlvr.types import Group, TaskRow
+
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_LAST_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+
+
+class Engine(Protocol):
+    def generate(self, rows: list[TaskRow], group_size: int, params: Any,
+                 progress: Any = None) -> list[Group]: ...
+
+
+def answer_key(task: Any, completion: str) -> str | None:
+    """The normalised final answer that maj@k votes on, or None when there is none.
+
+    Uses ``task.extract_answer(completion)`` when the task has one (the same extraction its
+    verifier uses); otherwise the last <answer>…</answer>, else the last number."""
+    extract = getattr(task, "extract_answer", None)
+    if callable(extract):
+        raw = extract(completion)
+    else:
+        tagged = _ANSWER_TAG.findall(completion)
+        numbers = _LAST_NUMBER.findall(completion)
+        raw = tagged[-1] if tagged else (numbers[-1] if numbers else None)
+    if raw is None:
+        return None
+    key = " ".join(str(raw).split()).casefold()
+    return key or None
+
+
+def batch_seed(seed: int, batch_index: int) -> int:
+    return int(np.random.SeedSequence([seed, batch_index]).generate_state(1)[0])
+
+
+def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalSettings,
+             model_name: str, out_path: str | Path | None = None, progress: bool = True,
+             sampling_params: Callable[..., Any] | None = None) -> EvalResult:
+    """Evaluate ``rows``; with ``out_path`` the results file is written after every batch and an
+    existing partial file with the same settings is resumed. Returns the complete result."""
+    if sampling_params is None:
+        from rlvr.rollout.hf import SamplingParams as sampling_params
+    result = resume_or_new(out_path, model_name, task.name, settings.to_json())
+    done = {p.row_id for p in result.prompts}
+    unknown = done - {row.row_id for row in rows}
+    if unknown:
+        raise ValueError(f"{out_path} holds prompts that are not in this evaluation "
+                         f"(e.g. {sorted(unknown)[0]!r}); delete it or write to another file")
+    bar = _progress_bar(len(rows), len(done), result.model) if progress else None
+    size = settings.prompts_per_batch
+    for batch_index, start in enumerate(range(0, len(rows), size)):
+        batch = [row for row in rows[start:start + size] if row.row_id not in done]
+        if not batch:
+            continue
+        if len(batch) != len(rows[start:start + size]):
+            raise ValueError("a results file holds part of a batch; delete it to start over")
+        torch.manual_seed(batch_seed(settings.seed, batch_index))
+        result.prompts.extend(_evaluate_batch(engine, task, batch, settings, sampling_params))
+        if out_path is not None:
+            save_result(result, out_path)
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    result.summary = summarize(result.prompts, settings.ks, seed=settings.seed)
+    result.status = "complete"
+    if out_path is not None:
+        save_result(result, out_path)
+    return result
+
+
+def _evaluate_batch(engine: Engine, task: Any, rows: list[TaskRow], settings: EvalSettings,
+                    sampling_params: Callable[..., Any]) -> list[PromptRecord]:
+    sampled = engine.generate(rows, settings.n, sampling_params(
+        max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
+        top_p=settings.top_p))
+    greedy: list[Group | None] = [None] * len(rows)
+    if settings.greedy:
+        greedy = list(engine.generate(rows, 1, sampling_params(
+            max_new_tokens=settings.max_new_tokens, greedy=True)))
+    return [_record(task, group, greedy_group) for group, greedy_group in zip(sampled, greedy)]
+
+
+def _record(task: Any, group: Group, greedy: Group | None) -> PromptRecord:
+    scores: list[float | None] = []
+    errors = 0
+    for sample in group.samples:
+        reward = task.verify(sample.text, group.row)
+        errors += reward.outcome == "infra_error"
+        scores.append(reward.score)
+    record = PromptRecord(
+        row_id=group.row.row_id, scores=scores,
+        answers=[answer_key(task, s.text) for s in group.samples],
+        finish=[s.finish_reason for s in group.samples],
+        lengths=[len(s.completion_ids) for s in group.samples], errors=errors)
+    if greedy is not None:
+        text = greedy.samples[0].text
+        verdict = task.verify(text, greedy.row)
+        record.greedy_correct = None if verdict.score is None else verdict.score >= CORRECT_AT
+        record.greedy_text = text
+    return record
+
+
+def _progress_bar(total: int, done: int, label: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="prompt", desc=f"eval {Path(label).name}",
+                dynamic_ncols=True)
+
+
+def flat_metrics(result: EvalResult, prefix: str = "eval/") -> dict[str, float]:
+    """Headline numbers as flat keys for metrics.jsonl (``eval/pass@4``, ``eval/maj@4`` ...)."""
+    s = result.summary
+    out = {f"{prefix}{name}@{k}": entry["value"] for name in ("pass", "maj")
+           for k, entry in s.get(f"{name}@k", {}).items()}
+    for key in ("mean_accuracy", "greedy_accuracy", "mean_score"):
+        if key in s:
+            out[prefix + key] = s[key]["value"]
+    return out
