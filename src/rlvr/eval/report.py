@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr.eval.compare import curve_table
+from rlvr.eval.diagnostics import missing_diagnostics
 from rlvr.eval.plots import plot_pass_at_k, plot_series
 from rlvr.eval.rundir import RunData, metric_groups, read_run
 
@@ -51,6 +52,10 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     parts.append("<h2>Training diagnostics</h2>")
     parts += [_img(p) for name, p in plots if not name.startswith("eval")] or [
         "<p class=note>No metrics.jsonl in this run directory.</p>"]
+    missing = missing_diagnostics({key for row in data.metrics for key in row})
+    if data.metrics and missing:
+        parts.append("<p class=note>Not recorded by this run: " + html.escape(", ".join(missing))
+                     + ".</p>")
     parts.append("<h2>Evaluation</h2>" + _evals_html(data))
     parts += [_img(p) for name, p in plots if name.startswith("eval")]
     parts.append("<h2>Sample completions</h2>" + _samples_html(data.samples))
