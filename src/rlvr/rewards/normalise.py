@@ -23,7 +23,9 @@ _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°")
 _THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _THOUSANDS_SPACE = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 _NUMBER_WITH_UNIT = re.compile(
-    r"^(?P<num>-?[\d.,]*\d)\s*(?P<unit>[A-Za-z][A-Za-z. ]*?)\s*(?:\^\s*\{?[23]\}?)?\s*$")
+    r"^(?P<num>-?[\d.,]*\d)\s+(?P<unit>[A-Za-z][A-Za-z. ]*?)\s*(?:\^\s*\{?[23]\}?)?\s*$")
+# A unit needs a space after the number ('5 cm', or \text{cm} which unwraps with spaces), so a
+# variable ('2x', '2xy') is never stripped as a unit.
 _HEDGE_WORDS = re.compile(r"(?i)\b(?:or|and|either|maybe|possibly)\b")
 _CURRENCY = re.compile(r"^(?:\\\$|\$|£|€|¥|USD|US\$)\s*")
 

@@ -1,0 +1,60 @@
+"""Math tasks scored by the bounded math verifier (rewards/math.py): GSM8K-style files and
+reasoning-gym generators. Config classes: rlvr.data.task_configs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlvr.data.files import read_records
+from rlvr.data.reasoning_gym import ReasoningGymTask
+from rlvr.rewards.math import MathVerifier
+from rlvr.types import RewardResult, TaskRow
+
+
+def gold_answer(answer: str, answer_format: str) -> str:
+    """The final answer of a gold solution: after the last '####' for GSM8K-style text ('' when
+    missing, which the verifier reports as unscorable), else the stripped text."""
+    if answer_format == "gsm8k":
+        head, sep, tail = answer.rpartition("####")
+        return tail.strip().replace(",", "") if sep else ""
+    return answer.strip()
+
+
+class MathFileTask:
+    """Rows from the file; the last ``eval_size`` rows are held out."""
+
+    def __init__(self, cfg: Any) -> None:
+        self.name = cfg.path.stem
+        self.verifier = MathVerifier(cfg.math)
+        rows = []
+        for index, record in enumerate(read_records(cfg.path)):
+            for key in (cfg.question_field, cfg.answer_field):
+                if key not in record:
+                    raise ValueError(f"{cfg.path}: row {index + 1} has no field {key!r}")
+            rows.append(TaskRow(row_id=f"{self.name}/{index}", prompt=str(record[cfg.question_field]),
+                                reference=gold_answer(str(record[cfg.answer_field]),
+                                                      cfg.answer_format),
+                                metadata={"solution": str(record[cfg.answer_field])}))
+        if len(rows) <= cfg.eval_size:
+            raise ValueError(f"{cfg.path}: {len(rows)} rows cannot hold out eval_size={cfg.eval_size}")
+        self._train, self._eval = rows[:-cfg.eval_size], rows[-cfg.eval_size:]
+
+    def train_rows(self) -> list[TaskRow]:
+        return self._train
+
+    def eval_rows(self) -> list[TaskRow]:
+        return self._eval
+
+    def verify(self, completion: str, row: TaskRow) -> RewardResult:
+        return self.verifier(completion, row)
+
+
+class ReasoningGymMathTask(ReasoningGymTask):
+    """reasoning-gym rows, checked by the math verifier against the generator's answer."""
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__(cfg)
+        self.verifier = MathVerifier(cfg.math)
+
+    def verify(self, completion: str, row: TaskRow) -> RewardResult:
+        return self.verifier(completion, row)
