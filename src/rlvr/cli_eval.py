@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -66,10 +68,23 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_report)
 
 
+def _user_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Report bad arguments and unreadable files as one line and exit status 2 (no traceback)."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"rlvr {args.command}: error: {err}", file=sys.stderr)
+            return 2
+    return run
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip("/")).strip("-") or "model"
 
 
+@_user_errors
 def run_eval(args: argparse.Namespace) -> int:
     from rlvr.config import load_config
     from rlvr.data.tasks import build_task
@@ -116,6 +131,7 @@ def _summary_text(result) -> str:
     return "\n".join(lines)
 
 
+@_user_errors
 def run_compare(args: argparse.Namespace) -> int:
     from rlvr.eval.compare import common_rows, curve_table, overlap, overlap_table
     from rlvr.eval.plots import plot_pass_at_k
@@ -143,6 +159,7 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def run_report(args: argparse.Namespace) -> int:
     from rlvr.eval.report import write_report
 

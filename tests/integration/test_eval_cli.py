@@ -17,7 +17,7 @@ def build_tiny_model_dir(path):
 
     chars = ["<pad>", "<eos>", "<unk>"] + list(string.printable)
     tok = Tokenizer(models.WordLevel({c: i for i, c in enumerate(chars)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex("(?s)."), behavior="isolated")
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     tok.decoder = decoders.Fuse()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>",
                                         eos_token="<eos>", unk_token="<unk>")
@@ -42,7 +42,7 @@ def run_eval(model_dir, out, seed=0):
     return main(["eval", "--model", str(model_dir), "--task", "chain_sum", "--n", "4",
                  "--k", "1,2,4", "--prompts", "6", "--max-new-tokens", "6", "--seed", str(seed),
                  "--prompts-per-batch", "4", "--quiet", "--out", str(out),
-                 "task.train_size=20", "model.autocast=off"])
+                 "task.train_size=20", "model.autocast='off'"])
 
 
 def test_eval_is_reproducible_and_compare_and_report_work(tiny_model, tmp_path, capsys):

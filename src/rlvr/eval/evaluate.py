@@ -53,13 +53,35 @@ def batch_seed(seed: int, batch_index: int) -> int:
     return int(np.random.SeedSequence([seed, batch_index]).generate_state(1)[0])
 
 
+Scorer = Callable[[list[Group]], Any]  # sets sample.reward on every sample of the groups
+
+
+def score_inline(task: Any) -> Scorer:
+    """Score in this process with ``task.verify`` (for trusted verifiers and tests)."""
+    def score(groups: list[Group]) -> None:
+        for group in groups:
+            for sample in group.samples:
+                sample.reward = task.verify(sample.text, group.row)
+    return score
+
+
 def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalSettings,
              model_name: str, out_path: str | Path | None = None, progress: bool = True,
+             scorer: Scorer | None = None,
              sampling_params: Callable[..., Any] | None = None) -> EvalResult:
     """Evaluate ``rows``; with ``out_path`` the results file is written after every batch and an
-    existing partial file with the same settings is resumed. Returns the complete result."""
+    existing partial file with the same settings is resumed. Returns the complete result.
+
+    ``scorer`` defaults to the task's verifier alone (no shaping terms of a training reward
+    config) run in the reward worker pool, exactly as training scores it."""
     if sampling_params is None:
         from rlvr.rollout.hf import SamplingParams as sampling_params
+    if scorer is None:
+        from rlvr.rewards.pipeline import RewardPipeline
+
+        with RewardPipeline(task) as pipeline:
+            return evaluate(engine, task, rows, settings, model_name, out_path, progress,
+                            pipeline.score, sampling_params)
     result = resume_or_new(out_path, model_name, task.name, settings.to_json())
     done = {p.row_id for p in result.prompts}
     unknown = done - {row.row_id for row in rows}
@@ -75,7 +97,8 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
         if len(batch) != len(rows[start:start + size]):
             raise ValueError("a results file holds part of a batch; delete it to start over")
         torch.manual_seed(batch_seed(settings.seed, batch_index))
-        result.prompts.extend(_evaluate_batch(engine, task, batch, settings, sampling_params))
+        result.prompts.extend(_evaluate_batch(engine, task, batch, settings, scorer,
+                                              sampling_params))
         if out_path is not None:
             save_result(result, out_path)
         if bar is not None:
@@ -90,7 +113,7 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
 
 
 def _evaluate_batch(engine: Engine, task: Any, rows: list[TaskRow], settings: EvalSettings,
-                    sampling_params: Callable[..., Any]) -> list[PromptRecord]:
+                    scorer: Scorer, sampling_params: Callable[..., Any]) -> list[PromptRecord]:
     sampled = engine.generate(rows, settings.n, sampling_params(
         max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
         top_p=settings.top_p))
@@ -98,6 +121,7 @@ def _evaluate_batch(engine: Engine, task: Any, rows: list[TaskRow], settings: Ev
     if settings.greedy:
         greedy = list(engine.generate(rows, 1, sampling_params(
             max_new_tokens=settings.max_new_tokens, greedy=True)))
+    scorer(sampled + [g for g in greedy if g is not None])
     return [_record(task, group, greedy_group) for group, greedy_group in zip(sampled, greedy)]
 
 
@@ -105,7 +129,7 @@ def _record(task: Any, group: Group, greedy: Group | None) -> PromptRecord:
     scores: list[float | None] = []
     errors = 0
     for sample in group.samples:
-        reward = task.verify(sample.text, group.row)
+        reward = _reward_of(sample)
         errors += reward.outcome == "infra_error"
         scores.append(reward.score)
     record = PromptRecord(
@@ -114,11 +138,16 @@ def _record(task: Any, group: Group, greedy: Group | None) -> PromptRecord:
         finish=[s.finish_reason for s in group.samples],
         lengths=[len(s.completion_ids) for s in group.samples], errors=errors)
     if greedy is not None:
-        text = greedy.samples[0].text
-        verdict = task.verify(text, greedy.row)
+        verdict = _reward_of(greedy.samples[0])
         record.greedy_correct = None if verdict.score is None else verdict.score >= CORRECT_AT
-        record.greedy_text = text
+        record.greedy_text = greedy.samples[0].text
     return record
+
+
+def _reward_of(sample: Any) -> Any:
+    if sample.reward is None:
+        raise RuntimeError(f"the scorer left a sample of {sample.row.row_id!r} without a reward")
+    return sample.reward
 
 
 def _progress_bar(total: int, done: int, label: str) -> Any:

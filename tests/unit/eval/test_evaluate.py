@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rlvr.eval.config import EvalSettings, PeriodicEvalConfig
-from rlvr.eval.evaluate import answer_key, evaluate, flat_metrics
+from rlvr.eval.evaluate import answer_key, evaluate, flat_metrics, score_inline
 from rlvr.rollout.hf import SamplingParams
 from rlvr.types import Group, RewardResult, Sample, TaskRow
 
@@ -50,7 +50,8 @@ SETTINGS = EvalSettings(n=8, ks=[1, 2, 8], prompts_per_batch=3, seed=5)
 
 def run(out_path=None, engine=None):
     return evaluate(engine or ScriptedEngine(), ToyTask(), ROWS, SETTINGS, "scripted",
-                    out_path=out_path, progress=False, sampling_params=SamplingParams)
+                    out_path=out_path, progress=False, scorer=score_inline(ToyTask()),
+                    sampling_params=SamplingParams)
 
 
 def test_scores_greedy_and_unscorable_rows():
@@ -87,7 +88,8 @@ def test_resume_refuses_other_settings(tmp_path):
     run(path)
     with pytest.raises(ValueError, match="different settings.*n"):
         evaluate(ScriptedEngine(), ToyTask(), ROWS, EvalSettings(n=4, prompts_per_batch=3),
-                 "scripted", out_path=path, progress=False, sampling_params=SamplingParams)
+                 "scripted", out_path=path, progress=False, scorer=score_inline(ToyTask()),
+                 sampling_params=SamplingParams)
 
 
 def test_answer_key():
