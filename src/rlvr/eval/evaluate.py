@@ -82,6 +82,14 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
         with RewardPipeline(task) as pipeline:
             return evaluate(engine, task, rows, settings, model_name, out_path, progress,
                             pipeline.score, sampling_params)
+    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left untouched
+        return _evaluate(engine, task, rows, settings, model_name, out_path, progress, scorer,
+                         sampling_params)
+
+
+def _evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalSettings,
+              model_name: str, out_path: str | Path | None, progress: bool, scorer: Scorer,
+              sampling_params: Callable[..., Any]) -> EvalResult:
     result = resume_or_new(out_path, model_name, task.name, settings.to_json())
     done = {p.row_id for p in result.prompts}
     unknown = done - {row.row_id for row in rows}

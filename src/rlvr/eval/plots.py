@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rlvr.eval.results import EvalResult  # noqa: E402
 
@@ -48,6 +49,7 @@ def plot_series(series: dict[str, tuple[list[float], list[float]]], path: str | 
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     fig.suptitle(title)

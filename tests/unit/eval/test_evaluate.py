@@ -112,3 +112,25 @@ def test_configs():
     assert cfg.settings(default_max_new_tokens=32).ks == [1, 2, 4]
     with pytest.raises(ValueError):
         PeriodicEvalConfig(n=4, ks=[8])
+
+
+def test_periodic_eval_writes_step_files_and_keeps_the_callers_rng(tmp_path):
+    from rlvr.eval.periodic import due, periodic_eval
+
+    cfg = PeriodicEvalConfig(every=2, n=4, num_prompts=3, max_new_tokens=8)
+    assert [s for s in range(5) if due(cfg, s, 5)] == [1, 3, 4]
+    assert not due(None, 1, 5)
+
+    class Task(ToyTask):
+        def eval_rows(self):
+            return ROWS
+
+    torch.manual_seed(7)
+    expected_next = torch.rand(1)
+    torch.manual_seed(7)
+    metrics = periodic_eval(ScriptedEngine(), Task(), cfg, 1, tmp_path, "m", 32,
+                            scorer=score_inline(Task()))
+    assert torch.rand(1) == expected_next
+    saved = json.loads((tmp_path / "evals" / "step_000002.json").read_text())
+    assert len(saved["prompts"]) == 3 and saved["model"] == "m@step2"
+    assert set(metrics) >= {"eval/pass@1", "eval/pass@4", "eval/maj@4", "eval/greedy_accuracy"}
