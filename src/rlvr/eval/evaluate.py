@@ -82,7 +82,7 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
         with RewardPipeline(task) as pipeline:
             return evaluate(engine, task, rows, settings, model_name, out_path, progress,
                             pipeline.score, sampling_params)
-    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left untouched
+    with torch.random.fork_rng():  # the caller's random streams (CPU and CUDA) stay untouched
         return _evaluate(engine, task, rows, settings, model_name, out_path, progress, scorer,
                          sampling_params)
 
