@@ -16,31 +16,14 @@ with verdict FAIL_WRONG and ``no_code=1``.
 from __future__ import annotations
 
 import re
-from typing import Literal
 
-from pydantic import Field
-
-from rlvr.config_base import Node
-from rlvr.sandbox import CallCase, RunOutcome, Sandbox, SandboxConfig, StdioCase, Verdict
-from rlvr.sandbox.compare import StdioCompare
+from rlvr.data.code_config import CodeRewardConfig
+from rlvr.sandbox import CallCase, RunOutcome, Sandbox, StdioCase, Verdict
 from rlvr.types import RewardResult, TaskRow
 
 MAX_CODE_CHARS = 64_000
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _IMPORT = re.compile(r"^(?:from\s+\S+\s+import\s+.+|import\s+.+)$", re.MULTILINE)
-
-
-class CodeRewardConfig(Node):
-    """How code completions are scored."""
-
-    reward: Literal["pass_rate", "all_or_nothing"] = "all_or_nothing"
-    """'pass_rate': share of tests passed; 'all_or_nothing': 1 only when every test passes."""
-    stdio_compare: StdioCompare = "lines"
-    """Output normalisation for stdio tests: 'exact' bytes, 'lines' (trailing whitespace and
-    trailing empty lines ignored) or 'tokens' (whitespace-separated tokens)."""
-    float_rel_tol: float = Field(1e-9, ge=0)
-    """Relative tolerance for float return values in call tests (NaN never matches)."""
-    sandbox: SandboxConfig = SandboxConfig()
 
 
 def extract_code(completion: str, entry_point: str | None = None) -> str | None:
@@ -70,6 +53,10 @@ class CodeVerifier:
     def __init__(self, cfg: CodeRewardConfig | None = None) -> None:
         self.cfg = cfg or CodeRewardConfig()
         self.sandbox = Sandbox(self.cfg.sandbox)  # probes now: refuses to start if unsafe
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its config: a reward worker builds (and probes) its own sandbox."""
+        return (CodeVerifier, (self.cfg,))
 
     def __call__(self, completion: str, row: TaskRow) -> RewardResult:
         spec = row.metadata.get("code")

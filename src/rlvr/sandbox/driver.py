@@ -225,7 +225,7 @@ class Child:
         return self.end
 
 
-def _run_program(child: Child, secret: dict) -> dict:
+def _run_program(child: Child, secret: dict, entry_point: str) -> dict:
     """Program mode: trusted test code calls ``candidate`` (a proxy); one verdict record."""
 
     def candidate(*args: object) -> object:
@@ -237,6 +237,7 @@ def _run_program(child: Child, secret: dict) -> dict:
     namespace: dict = {"__name__": "tests"}
     try:
         exec(compile(secret.get("prelude", ""), "prelude.py", "exec"), namespace)
+        namespace[entry_point] = candidate  # tests may call the function by its own name
         exec(compile(secret["tests"], "tests.py", "exec"), namespace)
     except Exception as err:  # the dataset's own code is broken: not the candidate's fault
         return {"id": 0, "status": "dataset_error", "type": type(err).__name__}
@@ -298,7 +299,7 @@ def main(job_fd: int, secret_fd: int, result_fd: int) -> None:
                 emit({"kind": "case", "id": i, **child.call(args)})
             count = len(job["args"])
         else:
-            emit({"kind": "case", **_run_program(child, secret)})
+            emit({"kind": "case", **_run_program(child, secret, job["entry_point"])})
             count = 1
         if child is not None:
             child.died()

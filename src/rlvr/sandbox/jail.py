@@ -9,9 +9,11 @@ Degraded level: setpriv -> prlimit -> python, in a new session and a private wor
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import random
 import signal
-import threading
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,20 +111,32 @@ def kill_uid(uid: int, attempts: int = 50) -> int:
 
 
 class SlotPool:
-    """At most ``cfg.slots`` jails at once; as root each slot has its own uid (uid_base + slot)."""
+    """At most ``cfg.slots`` jails at once on this machine; as root each slot has its own uid
+    (uid_base + slot). Slots are claimed with ``flock`` on per-slot lock files, so several
+    processes (reward workers) sharing a machine never share a uid."""
 
     def __init__(self, cfg: SandboxConfig, root: bool) -> None:
-        self._free = list(range(cfg.slots))
-        self._cond = threading.Condition()
-        self._base = cfg.uid_base
-        self._root = root
+        self._slots, self._base, self._root = cfg.slots, cfg.uid_base, root
+        self._dir = Path(tempfile.gettempdir()) / f"rlvr-sandbox-slots-{os.geteuid()}-{cfg.uid_base}"
+        self._dir.mkdir(mode=0o700, exist_ok=True)
+
+    def _claim(self) -> tuple[int, int]:
+        start = random.randrange(self._slots)
+        while True:
+            for offset in range(self._slots):
+                index = (start + offset) % self._slots
+                fd = os.open(self._dir / f"{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return index, fd
+                except BlockingIOError:
+                    os.close(fd)
+            time.sleep(0.01)
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[int | None]:
-        """Yield the uid to run as (None when not root); sweep its processes after use."""
-        with self._cond:
-            self._cond.wait_for(lambda: bool(self._free))
-            index = self._free.pop()
+        """Yield the uid to run as (None when not root); sweep its processes before and after."""
+        index, fd = self._claim()
         uid = self._base + index if self._root else None
         try:
             if uid is not None:
@@ -131,6 +145,4 @@ class SlotPool:
         finally:
             if uid is not None:
                 kill_uid(uid)
-            with self._cond:
-                self._free.append(index)
-                self._cond.notify()
+            os.close(fd)  # releases the flock

@@ -125,7 +125,8 @@ class Supervisor:
 
     def _command(self, uid: int | None, fds: tuple[int, int, int], seccomp_fd: int | None,
                  ) -> list[str]:
-        base = [*jail.drop_args(uid), *jail.rlimit_args(self.cfg)]
+        # prlimit runs first, still privileged, so it may raise limits a parent process lowered.
+        base = [*jail.rlimit_args(self.cfg), *jail.drop_args(uid)]
         if self.level == "full":
             base += jail.bwrap_args(self.cfg, self.caps, seccomp_fd)
         return base + jail.driver_args(self.caps.python, fds)
