@@ -1,16 +1,15 @@
 """Config classes of the verified task kinds: GSM8K-style math files, reasoning-gym tasks scored
-by the math verifier, and the SQL task. Imported by rlvr.config for the ``TaskConfig`` union
-(import them from there)."""
+by the math verifier, and the SQL task (kept free of heavy imports; rlvr.config includes them)."""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from rlvr.config import ReasoningGymTask, TaskCommon
+from rlvr.config_base import Node
 from rlvr.rewards.config import MathPolicy, SqlPolicy
 
 
@@ -25,7 +24,16 @@ def _must_exist(value: Path) -> Path:
     return value
 
 
-class MathFileTask(TaskCommon):
+class _VerifiedTaskCommon(Node):
+    system_prompt: str | None = None
+    """Optional system message placed before the prompt in the chat template."""
+    instruction: str | None = None
+    """Optional text appended to every prompt (for example an answer-format request)."""
+    eval_size: int = Field(16, ge=1)
+    """Held-out prompts used for evaluation."""
+
+
+class MathFileTask(_VerifiedTaskCommon):
     """Math word problems from a JSONL/Parquet file with a question and an answer field. With
     ``answer_format: gsm8k`` the gold answer is the text after the last '####'."""
 
@@ -34,22 +42,45 @@ class MathFileTask(TaskCommon):
     question_field: str = "question"
     answer_field: str = "answer"
     answer_format: Literal["gsm8k", "plain"] = "gsm8k"
-    eval_size: int = Field(16, ge=1)
     math: MathPolicy = MathPolicy()
 
     _exists = field_validator("path")(_must_exist)
 
 
-class ReasoningGymMathTask(ReasoningGymTask):
+class ReasoningGymMathTask(_VerifiedTaskCommon):
     """A reasoning-gym generator whose answers are checked by the bounded math verifier
     (extraction, normalisation, exact and symbolic equivalence) instead of its own scorer."""
 
-    kind: Literal["reasoning_gym_math"] = "reasoning_gym_math"  # type: ignore[assignment]
+    kind: Literal["reasoning_gym_math"] = "reasoning_gym_math"
     name: str = "basic_arithmetic"
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Generator parameters, passed to reasoning_gym.create_dataset."""
+    train_size: int = Field(2000, ge=1)
+    train_seed: int = 1
+    eval_seed: int = 1_000_000
+    """Row i comes from Random(seed + i): the seed ranges of the two splits must not overlap."""
+    extract: Literal["answer_tag", "last_number"] = "answer_tag"
+    """Unused by the math verifier (it extracts \\boxed{}, Answer:, tags, last number)."""
     math: MathPolicy = MathPolicy()
 
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from rlvr.data.reasoning_gym import check_task_name
 
-class SqlTask(TaskCommon):
+        check_task_name(value)
+        return value
+
+    @model_validator(mode="after")
+    def _disjoint_seeds(self) -> "ReasoningGymMathTask":
+        train = range(self.train_seed, self.train_seed + self.train_size)
+        held_out = range(self.eval_seed, self.eval_seed + 8 * self.eval_size)
+        if train.start < held_out.stop and held_out.start < train.stop:
+            raise ValueError(f"eval_seed={self.eval_seed} reuses generator seeds of the train split")
+        return self
+
+
+class SqlTask(_VerifiedTaskCommon):
     """Text-to-SQL over a SQLite database: rows with a question and a gold query."""
 
     kind: Literal["sql"] = "sql"

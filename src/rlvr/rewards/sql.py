@@ -80,7 +80,9 @@ def _authorizer(tables: frozenset[str], policy: SqlPolicy, reads: set[str]):
         if action == sqlite3.SQLITE_SELECT:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_READ:
-            if str(arg1).lower() in tables and dbname in ("main", None):
+            if dbname is None:  # a column of a CTE or subquery, not a stored table
+                return sqlite3.SQLITE_OK
+            if dbname == "main" and str(arg1).lower() in tables:
                 reads.add(str(arg1).lower())
                 return sqlite3.SQLITE_OK
             return sqlite3.SQLITE_DENY
@@ -115,15 +117,28 @@ def run_query(db_path: Path, sql: str, policy: SqlPolicy,
     try:
         for limit, value in _LIMITS.items():
             conn.setlimit(limit, value)
+        pages = dict(conn.execute("SELECT rootpage, lower(tbl_name) FROM sqlite_master "
+                                  "WHERE type IN ('table', 'index')").fetchall())
         deadline = time.monotonic() + policy.timeout_s
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 2000)
         conn.set_authorizer(_authorizer(tables, policy, reads))
-        return _fetch(conn, sql, policy, deadline), reads
+        rows = _fetch(conn, sql, policy, deadline)
+        if not reads:  # COUNT(*) reads no column, so no READ was authorized: ask the bytecode
+            reads = _tables_opened(conn, sql, pages)
+            if reads - tables:
+                raise QueryFailed("sql_error: not authorized")
+        return rows, reads
     except (sqlite3.Error, sqlite3.Warning, OverflowError, ValueError) as err:
         reason = "timeout" if "interrupted" in str(err) else "sql_error"
         raise QueryFailed(f"{reason}: {str(err)[:200]}") from None
     finally:
         conn.close()
+
+
+def _tables_opened(conn: sqlite3.Connection, sql: str, pages: dict[int, str]) -> set[str]:
+    """Tables whose b-trees the statement opens (EXPLAIN's OpenRead opcodes, p2 = root page)."""
+    program = conn.execute("EXPLAIN " + sql).fetchall()
+    return {pages[row[3]] for row in program if row[1] == "OpenRead" and row[3] in pages}
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, policy: SqlPolicy, deadline: float) -> list[tuple]:
