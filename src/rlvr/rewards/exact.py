@@ -32,7 +32,7 @@ class TooLarge(ValueError):
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+\.?\d*(?:\\overline\{\d+\}|\\overline\d)?|\.\d+(?:\\overline\{\d+\})?)"
-    r"|(?P<cmd>\\frac|\\cdot|\\times|\\div)|(?P<op>[-+*/^(){}÷×·]))")
+    r"|(?P<cmd>\\frac|\\cdot|\\times|\\div)|(?P<op>[-+*/^(){}÷×·]))", re.ASCII)
 
 
 def tokenize(text: str) -> list[str]:

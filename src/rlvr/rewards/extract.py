@@ -28,7 +28,7 @@ MAX_ANSWER_CHARS = 512
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _ANSWER_LINE = re.compile(r"(?im)^[ \t>*#_-]*(?:final\s+)?answer\s*\**\s*[:：]\s*\**[ \t]*([^\n]*)$")
 _ANSWER_TAG = re.compile(r"(?s)<answer>(.*?)</answer>")
-_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|-?\.\d+", re.ASCII)
 _HEDGE_GAP = re.compile(r"(?i)^[\s,;$.]*(?:or|and|/|\\text\{\s*or\s*\})?[\s,;$.]*$")
 
 

@@ -10,7 +10,9 @@ of the time. Defences (research/reliability.md §3), in the order they run:
    never sees the reasoning trace, so instructions hidden in it cannot reach the judge;
 3. a rule pre-filter rejects content-free answers without calling the judge: empty, punctuation
    only, master-key openers in several languages, the judge's own verdict vocabulary and
-   formats, chat-template special tokens, over-long or many-word "answers";
+   formats, chat-template special tokens, answers that point at "the reference", hedges
+   ("3, or possibly 4"), over-long or many-word "answers", and letters or
+   digits of another script when the reference is ASCII (declared policy for J17);
 4. the answer is delimited as data; the judge must reply exactly ``YES`` or ``NO`` (max 2 tokens,
    temperature 0); anything else counts as NO.
 
@@ -43,10 +45,20 @@ _OPENERS = re.compile(r"(?i)^(?:let'?s|let us|first\b|to (?:solve|find)|we (?:ne
                       r"|thought|okay|ok\b|sure|i think|the answer is the same)")
 _JUDGE_FORMAT = re.compile(r"(?i)\b(?:judge?ment|verdict|score|grade|correct|incorrect|yes|no)\b"
                            r"|\[\[|\]\]|[{}]|</?s>|<\||\|>|\[/?INST\]|<start_of_turn>|<end_of_turn>")
+_META = re.compile(r"(?i)\b(?:reference|expected|given|gold|same as|as above|see above)\b")
+_HEDGE = re.compile(r"(?i)\b(?:or|possibly|maybe|perhaps|either|probably)\b")
 _MAX_WORDS = 20
 
 
-def content_free(answer: str, max_chars: int = 200) -> str | None:
+def _foreign_script(answer: str, reference: str) -> bool:
+    """Letters or digits outside ASCII when the reference is plain ASCII: another script
+    ('四' for 4) or homoglyphs ('Pаris' with a Cyrillic a). Declared policy: not judged, 0."""
+    if not reference.isascii():
+        return False
+    return any(ord(c) > 127 and unicodedata.category(c)[0] in "LN" for c in answer)
+
+
+def content_free(answer: str, max_chars: int = 200, reference: str = "") -> str | None:
     """Why an extracted answer must not reach the judge, or None when it may."""
     text = unicode_clean(answer).strip()
     if not text:
@@ -60,8 +72,14 @@ def content_free(answer: str, max_chars: int = 200) -> str | None:
         return "reasoning_opener"
     if _JUDGE_FORMAT.search(text):
         return "judge_vocabulary"
+    if _META.search(text):
+        return "refers_to_reference"
+    if _HEDGE.search(text):
+        return "hedged"
     if len(text) > max_chars or len(text.split()) > _MAX_WORDS:
         return "not_a_final_answer"
+    if _foreign_script(text, unicode_clean(reference)):
+        return "script_mismatch"
     return None
 
 
@@ -119,7 +137,7 @@ class JudgeVerifier:
         extracted = extract_final_answer(completion, allow_last_number=False)
         if extracted.text is None:
             return RewardResult.scored(0.0, f"prefilter:{extracted.source}", rule=0.0, judge=0.0)
-        refusal = content_free(extracted.text, self.max_answer_chars)
+        refusal = content_free(extracted.text, self.max_answer_chars, row.reference)
         if refusal:
             return RewardResult.scored(0.0, f"prefilter:{refusal}", rule=0.0, judge=0.0)
         api_key = os.environ.get(self.api_key_env) if self.api_key_env else None

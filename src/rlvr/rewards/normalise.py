@@ -20,10 +20,10 @@ _BARE_FRAC = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])")
 _HALF_FRAC = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*\{")
 _BARE_SQRT = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
 _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°")
-_THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_THOUSANDS_SPACE = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_THOUSANDS_COMMA = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$", re.ASCII)
+_THOUSANDS_SPACE = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$", re.ASCII)
 _NUMBER_WITH_UNIT = re.compile(
-    r"^(?P<num>-?[\d.,]*\d)\s+(?P<unit>[A-Za-z][A-Za-z. ]*?)\s*(?:\^\s*\{?[23]\}?)?\s*$")
+    r"^(?P<num>-?[\d.,]*\d)\s+(?P<unit>[A-Za-z][A-Za-z. ]*?)\s*(?:\^\s*\{?[23]\}?)?\s*$", re.ASCII)
 # A unit needs a space after the number ('5 cm', or \text{cm} which unwraps with spaces), so a
 # variable ('2x', '2xy') is never stripped as a unit.
 _HEDGE_WORDS = re.compile(r"(?i)\b(?:or|and|either|maybe|possibly)\b")
