@@ -16,7 +16,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.config_base import ConfigError, Node, format_validation_error
-from rlvr.config_tree import apply_override, expand_presets
+from rlvr.config_tree import apply_override, deep_merge, expand_presets
+from rlvr.data.code_config import CodeFileTask, HumanEvalTask
+from rlvr.data.task_configs import MathFileTask, ReasoningGymMathTask, SqlTask
+from rlvr.rewards.config import RewardConfig
 
 
 class ModelConfig(Node):
@@ -46,9 +49,14 @@ class ReasoningGymTask(TaskCommon):
     name: str = "chain_sum"
     params: dict[str, Any] = Field(default_factory=dict)
     """Generator parameters, passed to reasoning_gym.create_dataset."""
+    extract: Literal["answer_tag", "last_number"] = "answer_tag"
+    """What the task's scorer sees: the last <answer>…</answer> (else the whole completion), or
+    the last number of the completion."""
     train_size: int = Field(2000, ge=1)
     train_seed: int = 1
-    eval_seed: int = 2
+    eval_seed: int = 1_000_000
+    """reasoning-gym draws row i from Random(seed + i), so the two seeds must be further apart
+    than the rows each split generates (checked)."""
 
     @field_validator("name")
     @classmethod
@@ -60,8 +68,11 @@ class ReasoningGymTask(TaskCommon):
 
     @model_validator(mode="after")
     def _seeds_differ(self) -> "ReasoningGymTask":
-        if self.train_seed == self.eval_seed:
-            raise ValueError("train_seed and eval_seed must differ (splits come from the seed)")
+        lo, hi = self.train_seed, self.train_seed + self.train_size
+        eval_lo, eval_hi = self.eval_seed, self.eval_seed + 8 * self.eval_size
+        if eval_lo < hi and lo < eval_hi:
+            raise ValueError(f"eval_seed={self.eval_seed} reuses generator seeds of the train split "
+                             f"(rows use seeds {lo}..{hi - 1}, held-out {eval_lo}..{eval_hi - 1})")
         return self
 
 
@@ -86,7 +97,9 @@ class FileTask(TaskCommon):
         return value
 
 
-TaskConfig = Annotated[Union[ReasoningGymTask, FileTask], Field(discriminator="kind")]
+TaskConfig = Annotated[Union[ReasoningGymTask, FileTask, HumanEvalTask, CodeFileTask,
+                             MathFileTask, ReasoningGymMathTask, SqlTask],
+                      Field(discriminator="kind")]
 
 
 class RolloutConfig(Node):
@@ -140,6 +153,8 @@ class RunConfig(Node):
     optim: OptimConfig = OptimConfig()
     eval: EvalConfig | None = EvalConfig()
     log: LogConfig = LogConfig()
+    reward: RewardConfig = RewardConfig()
+    """Reward terms and weights, the verifier worker pool, the infra-error abort threshold."""
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":
@@ -165,7 +180,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Ru
             raise ConfigError(f"{path}: the top level must be a mapping of keys")
     for item in overrides:
         apply_override(raw, item)
-    return validate_config(expand_presets(raw))
+    return validate_config(deep_merge(RunConfig().model_dump(mode="json"), expand_presets(raw)))
 
 
 def validate_config(raw: dict[str, Any]) -> RunConfig:

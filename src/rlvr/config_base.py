@@ -19,24 +19,28 @@ class Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-def _allowed_keys(root: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names allowed at ``loc`` (the parent of the offending key), when known."""
+def _walk(root: type[BaseModel], loc: tuple) -> tuple[list[str], list[str]]:
+    """Follow ``loc`` through the config classes. Returns the key as the user writes it (union
+    tags such as 'grpo' dropped) and the field names allowed at the end of ``loc``, when known."""
     annotation: Any = root
-    for part in loc:
+    shown: list[str] = []
+    for index, part in enumerate(loc):
         members = _models_in(annotation)
         if isinstance(part, int):  # a list index: stay on the element type
+            shown.append(str(part))
             continue
         holder = next((m for m in members if part in m.model_fields), None)
         if holder is not None:
             annotation = holder.model_fields[part].annotation
+            shown.append(part)
             continue
         # A discriminated-union tag such as "grpo": the member whose tag field has that value.
         tagged = [m for m in members if _tag_of(m) == part]
         if not tagged:
-            return []
+            return shown + [str(p) for p in loc[index:]], []
         annotation = tagged[0]
     members = _models_in(annotation)
-    return sorted(members[0].model_fields) if len(members) == 1 else []
+    return shown, sorted(members[0].model_fields) if len(members) == 1 else []
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -46,7 +50,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _tag_of(model: type[BaseModel]) -> Any:
-    for tag_field in ("name", "kind"):
+    for tag_field in ("kind", "name"):
         field = model.model_fields.get(tag_field)
         if field is not None:
             return field.default
@@ -62,11 +66,12 @@ def format_validation_error(err: ValidationError, root: type[BaseModel]) -> str:
     """Turn pydantic's multi-line report into one line for the first problem."""
     first = err.errors()[0]
     loc = tuple(first["loc"])
-    key = ".".join(str(p) for p in loc) or "<root>"
+    shown, _ = _walk(root, loc)
+    key = ".".join(shown)
     kind = first["type"]
     value = first.get("input")
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(root, loc[:-1])
+        _, allowed = _walk(root, loc[:-1])
         return (f"unknown config key '{key}'{_suggest(str(loc[-1]), allowed)}; "
                 f"allowed keys here: {', '.join(allowed)}")
     if kind in ("literal_error", "union_tag_invalid"):
@@ -78,4 +83,6 @@ def format_validation_error(err: ValidationError, root: type[BaseModel]) -> str:
     if kind == "union_tag_not_found":
         return f"missing 'name' for '{key}'; {first['msg']}"
     msg = first["msg"].removeprefix("Value error, ")
+    if not key or isinstance(value, dict):  # a check across several keys: the message names them
+        return f"invalid config{f' at {key!r}' if key else ''}: {msg}"
     return f"bad value for '{key}': {value!r}: {msg}"

@@ -10,6 +10,7 @@ import yaml
 
 from rlvr.config_base import ConfigError
 
+_TAGS = ("kind", "name")  # discriminator fields of variant unions; a node has "kind" or else "name"
 PRESET_DIR = Path(__file__).parent / "algorithms" / "presets"
 
 
@@ -32,6 +33,10 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         child = node.get(part)
         if isinstance(child, str) and part == "algorithm":
             child = {"preset": child}  # `algorithm=dapo algorithm.epochs=2`
+        if isinstance(child, str) and part == "task":
+            from rlvr.data.tasks import task_config_for
+
+            child = task_config_for(child)  # `task=chain_sum task.params.min_terms=3`
         if not isinstance(child, dict):
             child = {}
         node[part] = child
@@ -40,13 +45,14 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``top`` over ``base``; a mapping under a new variant ``name`` replaces the whole node."""
+    """``top`` over ``base``; a mapping that names another variant (a different ``name`` or
+    ``kind`` tag) replaces the whole node instead of merging into it."""
     out = copy.deepcopy(base)
     for key, value in top.items():
         old = out.get(key)
-        same_variant = not (isinstance(value, dict) and isinstance(old, dict)
-                            and "name" in value and value.get("name") != old.get("name"))
-        if isinstance(value, dict) and isinstance(old, dict) and same_variant:
+        both = isinstance(value, dict) and isinstance(old, dict)
+        tag = next((t for t in _TAGS if both and t in old), None)
+        if both and (tag is None or value.get(tag, old[tag]) == old[tag]):
             out[key] = deep_merge(old, value)
         else:
             out[key] = copy.deepcopy(value)
@@ -67,8 +73,13 @@ def load_preset(name: str) -> dict[str, Any]:
 
 
 def expand_presets(raw: dict[str, Any]) -> dict[str, Any]:
-    """``algorithm: dapo`` or ``algorithm: {preset: dapo, ...}`` becomes the preset's axis choices
+    """A task given by name (``task: chain_sum``) becomes its task config; and
+    ``algorithm: dapo`` or ``algorithm: {preset: dapo, ...}`` becomes the preset's axis choices
     with the user's own keys on top, so the resolved config shows every value in use."""
+    if isinstance(raw.get("task"), str):
+        from rlvr.data.tasks import task_config_for
+
+        raw = {**raw, "task": task_config_for(raw["task"])}
     algo = raw.get("algorithm")
     if isinstance(algo, str):
         algo = {"preset": algo}

@@ -1,0 +1,109 @@
+"""The ``rlvr`` command line: train | models | tasks (and eval / compare / report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rlvr.config_base import ConfigError
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rlvr.config import load_config
+
+    overrides = list(args.overrides)
+    config_path = args.config
+    if config_path is not None and "=" in config_path:  # `rlvr train key=value ...`
+        overrides.insert(0, config_path)
+        config_path = None
+    cfg = load_config(config_path, overrides)  # validated before anything heavy is loaded
+    from rlvr.trainer.loop import train
+
+    summary = train(cfg)
+    print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "
+          f"wall time: {summary['wall_s']:.0f} s")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from rlvr.models import embedded
+
+    if args.action == "list":
+        for name, spec in embedded.EMBEDDED.items():
+            state = "cached" if embedded.is_fetched(name) else "not fetched"
+            print(f"{name:<24}{state:<13}{spec.description}")
+        print(f"cache: {embedded.cache_root() / 'models'}")
+        return 0
+    if args.name not in embedded.EMBEDDED:
+        raise ConfigError(f"unknown embedded model {args.name!r}; allowed: "
+                          f"{', '.join(embedded.EMBEDDED)}")
+    print(embedded.fetch(args.name))
+    return 0
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from rlvr.data.reasoning_gym import task_names
+    from rlvr.data.tasks import NAMED_TASKS
+
+    if args.action == "list":
+        print("rlvr tasks:", ", ".join(sorted(NAMED_TASKS)) or "-")
+        print(f"reasoning-gym tasks ({len(task_names())}):", ", ".join(task_names()))
+        print("files: any .jsonl / .parquet path (task.kind=file)")
+        return 0
+    return _show_task(args.name, args.overrides)
+
+
+def _show_task(name: str, overrides: list[str]) -> int:
+    from rlvr.config import load_config
+    from rlvr.data.tasks import build_task
+    from rlvr.data.templates import build_messages
+
+    cfg = load_config(None, [f"task={name}", *overrides])
+    task = build_task(cfg.task)
+    row = task.train_rows()[0]
+    verdict = task.verify(row.reference, row)
+    for message in build_messages(row, cfg.task.system_prompt, cfg.task.instruction):
+        print(f"[{message['role']}]\n{message['content']}\n")
+    print(f"[reference]\n{row.reference}\n")
+    print(f"[verifier on the reference] score={verdict.score} verdict={verdict.verdict}"
+          + (f" error={verdict.error}" if verdict.error else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlvr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="run RL training")
+    train.add_argument("config", nargs="?", help="YAML config file (optional)")
+    train.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+    train.set_defaults(func=_cmd_train)
+    models = sub.add_parser("models", help="embedded offline models")
+    models_sub = models.add_subparsers(dest="action", required=True)
+    models_sub.add_parser("list", help="list embedded models")
+    fetch = models_sub.add_parser("fetch", help="fetch and cache an embedded model")
+    fetch.add_argument("name")
+    models.set_defaults(func=_cmd_models)
+    tasks = sub.add_parser("tasks", help="list tasks or show a sample")
+    tasks_sub = tasks.add_subparsers(dest="action", required=True)
+    tasks_sub.add_parser("list", help="list task names")
+    show = tasks_sub.add_parser("show", help="a sample prompt, its reference and its verdict")
+    show.add_argument("name")
+    show.add_argument("overrides", nargs="*", help="dotted key=value overrides (task.params...)")
+    tasks.set_defaults(func=_cmd_tasks)
+    from rlvr.cli_eval import add_subcommands  # eval | compare | report
+
+    add_subcommands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"rlvr: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Tasks: rows (train / held-out) and the verifier bound to them, built from the task config.
+
+A task object offers ``name``, ``train_rows()``, ``eval_rows()`` and
+``verify(completion, row) -> RewardResult``; the same verifier scores training rewards and
+evaluation. New task kinds register a builder in ``TASK_BUILDERS`` and a config class in the
+``TaskConfig`` union of rlvr.config.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from rlvr.data.code_tasks import CODE_TASK_BUILDERS
+from rlvr.data.files import FileTask
+from rlvr.data.math_tasks import MathFileTask, ReasoningGymMathTask
+from rlvr.data.reasoning_gym import ReasoningGymTask
+from rlvr.data.sql_tasks import SqlTask
+from rlvr.types import RewardResult, TaskRow
+
+
+class Task(Protocol):
+    name: str
+
+    def train_rows(self) -> list[TaskRow]: ...
+
+    def eval_rows(self) -> list[TaskRow]: ...
+
+    def verify(self, completion: str, row: TaskRow) -> RewardResult: ...
+
+
+TASK_BUILDERS: dict[str, Any] = {
+    "reasoning_gym": ReasoningGymTask,
+    "file": FileTask,
+    **CODE_TASK_BUILDERS,
+    "math_file": MathFileTask,
+    "reasoning_gym_math": ReasoningGymMathTask,
+    "sql": SqlTask,
+}
+
+
+# Tasks that ship with rlvr, by name: the raw task config each name stands for. Any
+# reasoning-gym generator name also works (``task: chain_sum``), as does a .jsonl/.parquet path.
+NAMED_TASKS: dict[str, dict[str, Any]] = {}
+
+
+def task_config_for(name: str) -> dict[str, Any]:
+    """The raw task config that ``task: NAME`` stands for."""
+    if name in NAMED_TASKS:
+        return dict(NAMED_TASKS[name])
+    if name.endswith((".jsonl", ".parquet")):
+        return {"kind": "file", "path": name}
+    return {"kind": "reasoning_gym", "name": name}
+
+
+def build_task(cfg: Any) -> Task:
+    return TASK_BUILDERS[cfg.kind](cfg)

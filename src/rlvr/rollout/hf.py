@@ -1,0 +1,103 @@
+"""The ``hf`` rollout engine: transformers ``generate`` on CPU or GPU.
+
+It returns token ids, the sampler's per-token logprobs (of the distribution actually sampled
+from, after temperature / top-p) and finish reasons; downstream code never sees the tokenizer
+except to decode text for the verifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rlvr.data.templates import render_prompt_ids
+from rlvr.models.loader import Policy, stop_token_ids
+from rlvr.types import Group, Sample, TaskRow
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    greedy: bool = False
+
+
+class HFEngine:
+    """Generates groups of completions with the policy's own weights (no weight sync needed)."""
+
+    def __init__(self, policy: Policy, system_prompt: str | None, instruction: str | None,
+                 batch_size: int) -> None:
+        self.policy = policy
+        self.system_prompt = system_prompt
+        self.instruction = instruction
+        self.batch_size = batch_size
+        self.stop_ids = stop_token_ids(policy)
+
+    def prompt_ids(self, row: TaskRow) -> list[int]:
+        return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
+
+    def generate(self, rows: list[TaskRow], group_size: int, params: SamplingParams,
+                 progress=None) -> list[Group]:
+        """``group_size`` completions for each row, decoded in chunks of whole groups."""
+        prompts_per_chunk = max(1, self.batch_size // group_size)
+        groups: list[Group] = []
+        for start in range(0, len(rows), prompts_per_chunk):
+            chunk = rows[start:start + prompts_per_chunk]
+            groups.extend(self._generate_chunk(chunk, group_size, params))
+            if progress is not None:
+                progress(len(chunk))
+        return groups
+
+    @torch.no_grad()
+    def _generate_chunk(self, rows: list[TaskRow], group_size: int,
+                        params: SamplingParams) -> list[Group]:
+        tok = self.policy.tokenizer
+        prompts = [self.prompt_ids(row) for row in rows]
+        ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id, self.policy.device)
+        self.policy.model.eval()
+        with self.policy.autocast():
+            out = self.policy.model.generate(
+                input_ids=ids_BP, attention_mask=mask_BP, max_new_tokens=params.max_new_tokens,
+                do_sample=not params.greedy, temperature=params.temperature if not params.greedy else None,
+                top_p=params.top_p if not params.greedy else None, top_k=None,
+                num_return_sequences=group_size, eos_token_id=self.stop_ids,
+                pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
+        new_NT = out.sequences[:, ids_BP.shape[1]:]
+        logp_NT = sampled_logprobs(out.scores, new_NT)
+        groups = []
+        for b, row in enumerate(rows):
+            samples = [self._sample(row, prompts[b], new_NT[n], logp_NT[n])
+                       for n in range(b * group_size, (b + 1) * group_size)]
+            groups.append(Group(row=row, samples=samples))
+        return groups
+
+    def _sample(self, row: TaskRow, prompt: list[int], new_T: torch.Tensor,
+                logp_T: torch.Tensor) -> Sample:
+        ids = new_T.tolist()
+        stop_at = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
+        length = len(ids) if stop_at is None else stop_at + 1  # keep the stop token: it is trained
+        completion = ids[:length]
+        text = self.policy.tokenizer.decode(completion, skip_special_tokens=True)
+        return Sample(row=row, prompt_ids=prompt, completion_ids=completion,
+                      sampler_logprobs=logp_T[:length].tolist(),
+                      finish_reason="length" if stop_at is None else "stop", text=text)
+
+
+def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device):
+    """Left-padded ids and attention mask, both [B, P]."""
+    width = max(len(s) for s in seqs)
+    ids_BP = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask_BP = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, seq in enumerate(seqs):
+        ids_BP[i, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
+        mask_BP[i, width - len(seq):] = 1
+    return ids_BP.to(device), mask_BP.to(device)
+
+
+def sampled_logprobs(scores: tuple[torch.Tensor, ...], new_NT: torch.Tensor) -> torch.Tensor:
+    """Logprob of each generated token under the processed (sampled-from) distribution, [N, T]."""
+    logp = [torch.log_softmax(s_NV.float(), dim=-1).gather(1, new_NT[:, t:t + 1]).squeeze(1)
+            for t, s_NV in enumerate(scores)]
+    return torch.stack(logp, dim=1).cpu()
