@@ -55,6 +55,12 @@ def test_eval_is_reproducible_and_compare_and_report_work(tiny_model, tmp_path, 
     assert set(a["summary"]["pass@k"]) == {"1", "2", "4"}
     assert all(len(p["scores"]) == 4 and 0 <= p["c"] <= p["n"] for p in a["prompts"])
 
+    partial = dict(a, status="partial", prompts=a["prompts"][:4], summary={})  # 1st batch only
+    (tmp_path / "resumed.json").write_text(json.dumps(partial))
+    assert run_eval(tiny_model, tmp_path / "resumed.json") == 0
+    resumed = json.loads((tmp_path / "resumed.json").read_text())
+    assert resumed["prompts"] == a["prompts"] and resumed["summary"] == a["summary"]
+
     run_eval(tiny_model, tmp_path / "c.json", seed=1)
     c = json.loads((tmp_path / "c.json").read_text())
     assert [p["lengths"] for p in c["prompts"]] != [p["lengths"] for p in a["prompts"]]
