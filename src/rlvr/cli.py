@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rlvr.config_base import ConfigError
+from rlvr.rewards.errors import RewardInfraError
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"rlvr: error: {err}", file=sys.stderr)
         return 2
+    except RewardInfraError as err:
+        print(f"rlvr: aborted: {err}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

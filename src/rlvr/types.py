@@ -74,6 +74,8 @@ class Sample:
     finish_reason: FinishReason
     text: str
     reward: RewardResult | None = None
+    self_certainty: float | None = None
+    """Mean over tokens of KL(uniform || p_t), when the engine records it (rewards/unsupervised.py)."""
 
 
 @dataclass

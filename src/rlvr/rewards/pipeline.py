@@ -19,12 +19,9 @@ from typing import Any
 
 from rlvr.rewards.combine import apply_group_terms, apply_sample_terms, build_composite
 from rlvr.rewards.config import RewardConfig
+from rlvr.rewards.errors import RewardInfraError
 from rlvr.rewards.pool import WorkerPool
 from rlvr.types import Group, RewardResult
-
-
-class RewardInfraError(RuntimeError):
-    """Too many infrastructure errors in one scoring call: the run must stop."""
 
 
 def task_verifier(task: Any):

@@ -13,10 +13,10 @@ from rlvr.types import TaskRow
 
 
 def greedy_eval(engine: HFEngine, task: Any, rows: list[TaskRow], max_new_tokens: int,
-                out_path: Path, label: str) -> dict[str, Any]:
+                out_path: Path, label: str, pipeline: Any = None) -> dict[str, Any]:
     """Greedy accuracy (share of rows scoring 1) and mean reward; per-row results saved."""
     groups = engine.generate(rows, 1, SamplingParams(max_new_tokens, greedy=True))
-    score_groups(groups, task)
+    score_groups(groups, task, pipeline)
     per_row = [{"row_id": g.row.row_id, "prompt": g.row.prompt, "reference": g.row.reference,
                 "completion": g.samples[0].text, "score": g.samples[0].reward.score,
                 "verdict": g.samples[0].reward.verdict} for g in groups]

@@ -20,7 +20,7 @@ from rlvr.algorithms import Algorithm, build_algorithm
 from rlvr.config import RunConfig, dump_config
 from rlvr.data.tasks import build_task
 from rlvr.models.loader import Policy, load_policy
-from rlvr.rewards.pipeline import score_groups
+from rlvr.rewards.pipeline import RewardPipeline, score_groups
 from rlvr.rollout.hf import HFEngine, SamplingParams
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.heldout import format_eval_table, greedy_eval
@@ -44,6 +44,8 @@ class Trainer:
     prompts: PromptSampler
     logger: MetricsLogger
     generator: torch.Generator
+    rewards: RewardPipeline | None = None
+    """The verifier worker pool and reward terms (cfg.reward); closed by ``train``."""
 
 
 def setup(cfg: RunConfig) -> Trainer:
@@ -61,7 +63,7 @@ def setup(cfg: RunConfig) -> Trainer:
     return Trainer(cfg, run_dir, task, policy, engine, build_algorithm(cfg.algorithm), optimizer,
                    scheduler, PromptSampler(task.train_rows(), cfg.seed),
                    MetricsLogger(run_dir, cfg.log.tensorboard),
-                   torch.Generator().manual_seed(cfg.seed))
+                   torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward))
 
 
 def train_step(t: Trainer, step: int) -> dict[str, float]:
@@ -74,7 +76,7 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
                                 cfg.rollout.top_p)
         groups = t.engine.generate(rows, cfg.rollout.group_size, params)
     with timer.stage("reward"):
-        counts = score_groups(groups, t.task)
+        counts = score_groups(groups, t.task, t.rewards)
     with timer.stage("advantages"):
         batch = build_train_batch(groups, t.algo.advantages, t.policy.tokenizer.pad_token_id)
     with timer.stage("update"):
@@ -93,7 +95,7 @@ def evaluate(t: Trainer, label: str) -> dict | None:
         return None
     max_new = t.cfg.eval.max_new_tokens or t.cfg.rollout.max_new_tokens
     return greedy_eval(t.engine, t.task, t.task.eval_rows(), max_new,
-                       t.run_dir / f"eval_{label}.json", label)
+                       t.run_dir / f"eval_{label}.json", label, t.rewards)
 
 
 def save_final(t: Trainer) -> Path:
@@ -108,6 +110,15 @@ def train(cfg: RunConfig) -> dict[str, Any]:
     """Run training from a validated config; returns a summary."""
     started = time.perf_counter()
     t = setup(cfg)
+    try:
+        return _train(t, started)
+    finally:
+        if t.rewards is not None:
+            t.rewards.close()
+
+
+def _train(t: Trainer, started: float) -> dict[str, Any]:
+    cfg = t.cfg
     before = evaluate(t, "before")
     bar = tqdm(range(cfg.steps), desc="rlvr train", disable=not cfg.log.progress, unit="step")
     for step in bar:
