@@ -28,7 +28,7 @@ MAX_ANSWER_CHARS = 512
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _ANSWER_LINE = re.compile(r"(?im)^[ \t>*#_-]*(?:final\s+)?answer\s*\**\s*[:：]\s*\**[ \t]*([^\n]*)$")
 _ANSWER_TAG = re.compile(r"(?s)<answer>(.*?)</answer>")
-_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|-?\.\d+", re.ASCII)
+NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?|-?\.\d+", re.ASCII)
 _HEDGE_GAP = re.compile(r"(?i)^[\s,;$.]*(?:or|and|/|\\text\{\s*or\s*\})?[\s,;$.]*$")
 
 
@@ -147,5 +147,5 @@ def extract_final_answer(completion: str, max_chars: int = MAX_CHARS,
         return Extracted(None, "unterminated")
     if not allow_last_number:
         return Extracted(None, "no_answer")
-    numbers = _NUMBER.findall(region)
+    numbers = NUMBER.findall(region)
     return Extracted(numbers[-1], "last_number") if numbers else Extracted(None, "no_answer")
