@@ -63,3 +63,19 @@ def test_closed_pool_refuses_work():
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(h.sleepy, "x", ROW)
+
+
+def test_real_sympy_stall_is_killed_at_the_deadline(small_pool):
+    """A prediction that reaches sympy and stalls it (math-verify's own alarm set far away):
+    the pool deadline bounds it, and the rest of the batch is scored normally."""
+    from rlvr.rewards.config import MathPolicy
+    from rlvr.rewards.math import MathVerifier
+
+    verify = MathVerifier(MathPolicy(symbolic_timeout_s=60))
+    row = TaskRow("r", "q", "5")
+    stall = "\\boxed{x^{10^{10}} - x^{10^{10}} + 5^{5^{5^{5}}}}"
+    started = time.monotonic()
+    results = small_pool.map(verify, [(stall, row)] + [("\\boxed{5}", row)] * 20)
+    assert results[0].verdict == "timeout" and results[0].score == 0.0
+    assert all(r.score == 1.0 for r in results[1:])
+    assert time.monotonic() - started < 1.0 + 1.0
