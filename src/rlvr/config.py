@@ -20,6 +20,7 @@ from rlvr.config_tree import apply_override, deep_merge, expand_presets
 from rlvr.data.code_config import CodeFileTask, HumanEvalTask
 from rlvr.data.task_configs import MathFileTask, ReasoningGymMathTask, SqlTask
 from rlvr.rewards.config import RewardConfig
+from rlvr.trainer.checkpoint_config import CheckpointConfig, ReliabilityConfig
 
 
 class ModelConfig(Node):
@@ -155,6 +156,10 @@ class RunConfig(Node):
     log: LogConfig = LogConfig()
     reward: RewardConfig = RewardConfig()
     """Reward terms and weights, the verifier worker pool, the infra-error abort threshold."""
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    """Resumable checkpoints: how often, how many kept, which changes a resume accepts."""
+    reliability: ReliabilityConfig = ReliabilityConfig()
+    """Non-finite step guard, deterministic mode, quarantine threshold for broken rows."""
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":
