@@ -8,6 +8,7 @@ from typing import Any
 from rlvr.data.files import read_records
 from rlvr.data.reasoning_gym import ReasoningGymTask
 from rlvr.rewards.math import MathVerifier
+from rlvr.rewards.unsupervised import answer_key
 from rlvr.types import RewardResult, TaskRow
 
 
@@ -48,6 +49,10 @@ class MathFileTask:
     def verify(self, completion: str, row: TaskRow) -> RewardResult:
         return self.verifier(completion, row)
 
+    def extract_answer(self, completion: str) -> str | None:
+        """The canonical final answer maj@k votes on ('0.5' and '\\frac12' agree)."""
+        return answer_key(completion)
+
 
 class ReasoningGymMathTask(ReasoningGymTask):
     """reasoning-gym rows, checked by the math verifier against the generator's answer."""
@@ -58,3 +63,6 @@ class ReasoningGymMathTask(ReasoningGymTask):
 
     def verify(self, completion: str, row: TaskRow) -> RewardResult:
         return self.verifier(completion, row)
+
+    def extract_answer(self, completion: str) -> str | None:
+        return answer_key(completion)
