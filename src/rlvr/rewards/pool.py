@@ -134,11 +134,11 @@ class WorkerPool:
     def submit(self, fn: Verifier, completion: str, row: TaskRow) -> Future:
         future: Future = Future()
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the verifier pool is closed")
             if self._broken is not None:
                 future.set_result(RewardResult.infra_error(self._broken))
                 return future
-            if self._closed:
-                raise RuntimeError("the verifier pool is closed")
             self._pending.append(_Job(self._key(fn), completion, row, future))
         self._wake_w.send_bytes(b"j")
         return future
@@ -156,6 +156,7 @@ class WorkerPool:
         self._thread.join(timeout=10)
         for worker in self._workers:
             self._kill(worker)
+        self._fail_all("the verifier pool was closed before this sample was scored")
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -211,8 +212,10 @@ class WorkerPool:
             while not self._closed:
                 self._assign()
                 self._wait_and_collect()
-        except (RuntimeError, OSError) as err:  # the pool cannot run: fail every job, loudly
-            self._fail_all(f"verifier pool stopped: {err}")
+        except Exception as err:  # noqa: BLE001 - the dispatcher must never die silently:
+            # every waiting job gets an infrastructure error naming the cause, and later
+            # submissions get it too.
+            self._fail_all(f"verifier pool stopped: {type(err).__name__}: {err}")
 
     def _assign(self) -> None:
         with self._lock:
@@ -224,6 +227,10 @@ class WorkerPool:
                     job.started = True
                     try:
                         self._dispatch(worker, job)
+                    except (pickle.PicklingError, TypeError, AttributeError) as err:
+                        worker.job = None  # nothing was written: the sample cannot be sent
+                        job.future.set_result(RewardResult.infra_error(
+                            f"cannot send the sample to a verifier worker: {err}"[:300]))
                     except (OSError, EOFError):
                         self._pending.appendleft(job)
                         worker = self._workers[index] = self._replace(worker)

@@ -79,3 +79,10 @@ def test_real_sympy_stall_is_killed_at_the_deadline(small_pool):
     assert results[0].verdict == "timeout" and results[0].score == 0.0
     assert all(r.score == 1.0 for r in results[1:])
     assert time.monotonic() - started < 1.0 + 1.0
+
+
+def test_unpicklable_sample_is_an_infra_error(small_pool):
+    row = TaskRow("r", "q", "1", {"handle": lambda: None})
+    bad, good = small_pool.map(h.sleepy, [("x", row), ("y", ROW)])
+    assert bad.outcome == "infra_error" and "cannot send" in bad.error
+    assert good.score == 1.0
