@@ -133,7 +133,8 @@ def _summary_text(result) -> str:
 
 @_user_errors
 def run_compare(args: argparse.Namespace) -> int:
-    from rlvr.eval.compare import common_rows, curve_table, overlap, overlap_table
+    from rlvr.eval.compare import (common_rows, curve_table, difference_table, overlap,
+                                   overlap_table, paired_difference)
     from rlvr.eval.plots import plot_pass_at_k
     from rlvr.eval.results import load_result
 
@@ -151,6 +152,11 @@ def run_compare(args: argparse.Namespace) -> int:
     text = (f"## pass@k ({len(rows)} common prompts; 95 % bootstrap intervals, %)\n\n"
             + curve_table(results, labels) + "\n")
     if overlaps:
+        ks = sorted({int(k) for r in results for k in r.summary.get("pass@k", {})})
+        diffs = [(labels[0], label, paired_difference(results[0], other, ks))
+                 for other, label in zip(results[1:], labels[1:])]
+        text += ("\n## Paired difference to the first (percentage points, 95 % paired "
+                 "bootstrap)\n\n" + difference_table(diffs) + "\n")
         text += (f"\n## Solved-set overlap at k={k} (solved: pass@k >= 1/2)\n\n"
                  + overlap_table(overlaps) + "\n")
     (out / "compare.md").write_text(text)

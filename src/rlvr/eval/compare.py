@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlvr.eval.passk import pass_at_k
+import numpy as np
+
+from rlvr.eval.bootstrap import bootstrap_ci
+from rlvr.eval.passk import pass_at_k, pass_at_k_matrix
 from rlvr.eval.results import EvalResult, PromptRecord
 
 SOLVED_AT = 0.5
@@ -71,6 +74,34 @@ def overlap(a: EvalResult, b: EvalResult, k: int, label_a: str, label_b: str) ->
     return Overlap(label_a, label_b, k, **counts)
 
 
+def paired_difference(a: EvalResult, b: EvalResult, ks: Sequence[int],
+                      seed: int = 0) -> dict[int, dict[str, float]]:
+    """pass@k(B) - pass@k(A) on the common prompts, with a paired bootstrap interval: the same
+    resampled prompts enter both means, so prompt difficulty cancels and the interval is much
+    tighter than the two separate intervals suggest."""
+    rows = common_rows([a, b])
+    by_a = {p.row_id: p for p in a.prompts}
+    by_b = {p.row_id: p for p in b.prompts}
+    ks = [k for k in ks if all(k <= min(by_a[r].n, by_b[r].n) for r in rows)]
+    pa_PK = pass_at_k_matrix([by_a[r].n for r in rows], [by_a[r].c for r in rows], ks)
+    pb_PK = pass_at_k_matrix([by_b[r].n for r in rows], [by_b[r].c for r in rows], ks)
+    diff_PK = pb_PK - pa_PK
+    low_K, high_K = bootstrap_ci(diff_PK, seed=seed)
+    return {k: {"value": float(np.mean(diff_PK[:, j])), "low": float(low_K[j]),
+                "high": float(high_K[j])} for j, k in enumerate(ks)}
+
+
+def difference_table(diffs: Sequence[tuple[str, str, dict[int, dict[str, float]]]]) -> str:
+    """Rows 'B - A' with the paired difference of pass@k per k, in percentage points."""
+    ks = sorted({k for _, _, d in diffs for k in d})
+    lines = ["| B - A | " + " | ".join(f"Δ pass@{k}" for k in ks) + " |",
+             "|" + "---|" * (len(ks) + 1)]
+    for a, b, d in diffs:
+        lines.append(f"| {b} - {a} | " + " | ".join(_fmt(d.get(k), signed=True) for k in ks)
+                     + " |")
+    return "\n".join(lines)
+
+
 def curve_table(results: Sequence[EvalResult], labels: Sequence[str]) -> str:
     """A Markdown table: one row per model, pass@k with intervals per k, then greedy and maj@k."""
     ks = sorted({int(k) for r in results for k in r.summary.get("pass@k", {})})
@@ -94,7 +125,9 @@ def overlap_table(overlaps: Sequence[Overlap]) -> str:
     return "\n".join(lines)
 
 
-def _fmt(entry: dict | None) -> str:
+def _fmt(entry: dict | None, signed: bool = False) -> str:
     if not entry:
         return "–"
-    return f"{100 * entry['value']:.1f} [{100 * entry['low']:.1f}, {100 * entry['high']:.1f}]"
+    sign = "+" if signed else ""
+    return (f"{100 * entry['value']:{sign}.1f} [{100 * entry['low']:{sign}.1f}, "
+            f"{100 * entry['high']:{sign}.1f}]")

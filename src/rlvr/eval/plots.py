@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 
 from rlvr.eval.results import EvalResult  # noqa: E402
 
@@ -26,6 +26,9 @@ def plot_pass_at_k(results: Sequence[EvalResult], labels: Sequence[str], path: s
         ax.fill_between(ks, [table[str(k)]["low"] for k in ks],
                         [table[str(k)]["high"] for k in ks], color=line.get_color(), alpha=0.15)
     ax.set_xscale("log", base=2)
+    all_ks = sorted({int(k) for r in results for k in r.summary["pass@k"]})
+    ax.set_xticks(all_ks, [str(k) for k in all_ks])
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("k (samples per prompt)")
     ax.set_ylabel("pass@k")
     ax.set_ylim(0, 1)

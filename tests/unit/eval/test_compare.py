@@ -44,3 +44,17 @@ def test_plot_is_a_png(make_result, tmp_path):
     path = plot_pass_at_k([make_result("A", [0, 3, 8]), make_result("B", [1, 1, 1])], ["A", "B"],
                           tmp_path / "curves.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_paired_difference_by_hand(make_result):
+    from rlvr.eval.compare import difference_table, paired_difference
+
+    a, b = make_result("A", [0, 8, 2]), make_result("B", [4, 8, 2])
+    diff = paired_difference(a, b, [1, 8])
+    # pass@1: (4/8 - 0) / 3 prompts; pass@8: (1 - 0) / 3.
+    assert diff[1]["value"] == pytest.approx(0.5 / 3)
+    assert diff[8]["value"] == pytest.approx(1 / 3)
+    assert 0.0 <= diff[1]["low"] <= diff[1]["value"] <= diff[1]["high"] <= 0.5
+    same = paired_difference(a, a, [1, 8])
+    assert all(v == {"value": 0.0, "low": 0.0, "high": 0.0} for v in same.values())
+    assert "| B - A | +16.7 [" in difference_table([("A", "B", diff)])
