@@ -74,11 +74,36 @@ def _make_plots(data: RunData, plot_dir: Path) -> list[tuple[str, Path]]:
     plots = []
     for group, series in sorted(metric_groups(data.metrics).items()):
         plots.append((group, plot_series(series, plot_dir / f"{group}.png", title=group)))
-    if data.evals:
-        labels = list(data.evals)
-        plots.append(("eval_pass_at_k", plot_pass_at_k(list(data.evals.values()), labels,
+    periodic = {int(name.rsplit("_", 1)[1]): r for name, r in data.evals.items()
+                if name.startswith("evals/step_")}
+    curves = {name: r for name, r in data.evals.items() if not name.startswith("evals/")}
+    if periodic:  # the first and the last periodic evaluation join the curve plot
+        for step in sorted({min(periodic), max(periodic)}):
+            curves[f"step {step}"] = periodic[step]
+        plots.append(("eval_during_training", plot_series(
+            _periodic_series(periodic), plot_dir / "eval_during_training.png",
+            title="held-out evaluation during training")))
+    if curves:
+        plots.append(("eval_pass_at_k", plot_pass_at_k(list(curves.values()), list(curves),
                                                        plot_dir / "eval_pass_at_k.png")))
     return plots
+
+
+def _periodic_series(periodic: dict[int, Any]) -> dict[str, tuple[list, list]]:
+    """``pass@k`` / ``maj@k`` / greedy accuracy against the training step."""
+    series: dict[str, tuple[list, list]] = {}
+    for step in sorted(periodic):
+        summary = periodic[step].summary
+        for name in ("pass@k", "maj@k"):
+            for k, entry in summary.get(name, {}).items():
+                xs, ys = series.setdefault(name[:-1] + k, ([], []))
+                xs.append(step)
+                ys.append(entry["value"])
+        if "greedy_accuracy" in summary:
+            xs, ys = series.setdefault("greedy accuracy", ([], []))
+            xs.append(step)
+            ys.append(summary["greedy_accuracy"]["value"])
+    return series
 
 
 def _img(path: Path) -> str:
