@@ -49,13 +49,15 @@ class RewardPipeline:
         self._futures[id(group)] = [self.pool.submit(self.verifier, s.text, group.row)
                                     for s in group.samples]
 
+    def submit_all(self, groups: list[Group]) -> None:
+        for group in groups:
+            self.submit(group)
+
     def collect(self, groups: list[Group]) -> Counter:
         """Wait for the submitted groups, add the length and group terms, count and check."""
+        self.submit_all([g for g in groups if id(g) not in self._futures])
         for group in groups:
             futures = self._futures.pop(id(group), None)
-            if futures is None and self.verifier is not None:
-                self.submit(group)
-                futures = self._futures.pop(id(group))
             for index, sample in enumerate(group.samples):
                 sample.reward = futures[index].result() if futures else RewardResult.scored(0.0)
                 apply_sample_terms(sample, self.cfg)
@@ -65,8 +67,7 @@ class RewardPipeline:
         return counts
 
     def score(self, groups: list[Group]) -> Counter:
-        for group in groups:
-            self.submit(group)
+        """Score the groups (those already submitted are not scored twice)."""
         return self.collect(groups)
 
     def _count(self, groups: list[Group]) -> Counter:

@@ -39,13 +39,17 @@ class HFEngine:
         return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
 
     def generate(self, rows: list[TaskRow], group_size: int, params: SamplingParams,
-                 progress=None) -> list[Group]:
-        """``group_size`` completions for each row, decoded in chunks of whole groups."""
+                 progress=None, on_groups=None) -> list[Group]:
+        """``group_size`` completions for each row, decoded in chunks of whole groups.
+        ``on_groups(groups)`` is called with each finished chunk (to start scoring early)."""
         prompts_per_chunk = max(1, self.batch_size // group_size)
         groups: list[Group] = []
         for start in range(0, len(rows), prompts_per_chunk):
             chunk = rows[start:start + prompts_per_chunk]
-            groups.extend(self._generate_chunk(chunk, group_size, params))
+            done = self._generate_chunk(chunk, group_size, params)
+            if on_groups is not None:
+                on_groups(done)
+            groups.extend(done)
             if progress is not None:
                 progress(len(chunk))
         return groups
