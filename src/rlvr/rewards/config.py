@@ -170,6 +170,11 @@ class RewardConfig(Node):
     """Abort the run when more than this share of one step's samples are infrastructure errors
     (worker crashed, verifier raised, judge unreachable)."""
 
+    @property
+    def needs_self_certainty(self) -> bool:
+        """Whether the rollout engine must record ``Sample.self_certainty``."""
+        return any(isinstance(t, SelfCertaintyTerm) for t in self.terms)
+
     @field_validator("terms")
     @classmethod
     def _unique_labels(cls, terms: list) -> list:

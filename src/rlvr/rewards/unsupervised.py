@@ -59,3 +59,14 @@ def self_certainty(logits_TV: "torch.Tensor") -> float:
     vocab = logits_TV.shape[-1]
     kl_T = -math.log(vocab) - logp_TV.mean(dim=-1)
     return float(kl_T.mean()) if kl_T.numel() else 0.0
+
+
+def token_self_certainty_NT(logits: "tuple[torch.Tensor, ...] | list[torch.Tensor]") -> "torch.Tensor":
+    """Per-token KL(U || p_t) from a generate() logits tuple (T tensors of [N, V]) -> [N, T].
+    Use the raw logits (``output_logits=True``), not top-p-filtered scores: -inf entries would
+    make the KL infinite."""
+    import torch
+
+    vocab = logits[0].shape[-1]
+    kl = [-math.log(vocab) - torch.log_softmax(l_NV.float(), dim=-1).mean(dim=-1) for l_NV in logits]
+    return torch.stack(kl, dim=1).cpu()

@@ -13,6 +13,7 @@ import torch
 
 from rlvr.data.templates import render_prompt_ids
 from rlvr.models.loader import Policy, stop_token_ids
+from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.types import Group, Sample, TaskRow
 
 
@@ -34,6 +35,8 @@ class HFEngine:
         self.instruction = instruction
         self.batch_size = batch_size
         self.stop_ids = stop_token_ids(policy)
+        self.record_self_certainty = False
+        """Record ``Sample.self_certainty`` (set from ``cfg.reward.needs_self_certainty``)."""
 
     def prompt_ids(self, row: TaskRow) -> list[int]:
         return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
@@ -67,26 +70,31 @@ class HFEngine:
                 do_sample=not params.greedy, temperature=params.temperature if not params.greedy else None,
                 top_p=params.top_p if not params.greedy else None, top_k=None,
                 num_return_sequences=group_size, eos_token_id=self.stop_ids,
-                pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
+                pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True,
+                output_logits=self.record_self_certainty)
         new_NT = out.sequences[:, ids_BP.shape[1]:]
         logp_NT = sampled_logprobs(out.scores, new_NT)
+        certainty_NT = token_self_certainty_NT(out.logits) if self.record_self_certainty else None
         groups = []
         for b, row in enumerate(rows):
-            samples = [self._sample(row, prompts[b], new_NT[n], logp_NT[n])
+            samples = [self._sample(row, prompts[b], new_NT[n], logp_NT[n],
+                                    None if certainty_NT is None else certainty_NT[n])
                        for n in range(b * group_size, (b + 1) * group_size)]
             groups.append(Group(row=row, samples=samples))
         return groups
 
     def _sample(self, row: TaskRow, prompt: list[int], new_T: torch.Tensor,
-                logp_T: torch.Tensor) -> Sample:
+                logp_T: torch.Tensor, certainty_T: torch.Tensor | None = None) -> Sample:
         ids = new_T.tolist()
         stop_at = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
         length = len(ids) if stop_at is None else stop_at + 1  # keep the stop token: it is trained
         completion = ids[:length]
         text = self.policy.tokenizer.decode(completion, skip_special_tokens=True)
+        certainty = None if certainty_T is None else float(certainty_T[:length].mean())
         return Sample(row=row, prompt_ids=prompt, completion_ids=completion,
                       sampler_logprobs=logp_T[:length].tolist(),
-                      finish_reason="length" if stop_at is None else "stop", text=text)
+                      finish_reason="length" if stop_at is None else "stop", text=text,
+                      self_certainty=certainty)
 
 
 def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device):

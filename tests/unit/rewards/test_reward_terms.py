@@ -142,3 +142,20 @@ def test_self_certainty_hand_values():
     logits = torch.tensor([[math.log(0.5), math.log(0.25), math.log(0.25)]])
     expected = -math.log(3) - (math.log(0.5) + 2 * math.log(0.25)) / 3
     assert self_certainty(logits) == pytest.approx(expected, rel=1e-6)
+
+
+def test_engine_records_self_certainty(tiny_model_dir):
+    """The HF engine fills Sample.self_certainty from raw logits when asked to."""
+    from rlvr.config import ModelConfig
+    from rlvr.models.loader import load_policy
+    from rlvr.rollout.hf import HFEngine, SamplingParams
+    from rlvr.types import TaskRow as Row
+
+    policy = load_policy(ModelConfig(name=str(tiny_model_dir), device="cpu"))
+    engine = HFEngine(policy, None, None, batch_size=8)
+    row = Row("r", "What is 2 + 2?", "4")
+    params = SamplingParams(4, top_p=0.5)
+    assert engine.generate([row], 2, params)[0].samples[0].self_certainty is None
+    engine.record_self_certainty = True
+    samples = engine.generate([row], 2, params)[0].samples
+    assert all(s.self_certainty is not None and 0.0 <= s.self_certainty < 50 for s in samples)
