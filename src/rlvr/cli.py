@@ -17,13 +17,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if config_path is not None and "=" in config_path:  # `rlvr train key=value ...`
         overrides.insert(0, config_path)
         config_path = None
-    cfg = load_config(config_path, overrides)  # validated before anything heavy is loaded
-    from rlvr.trainer.loop import train
+    from rlvr.trainer.outcomes import resume_config, train_command
 
-    summary = train(cfg)
-    print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "
-          f"wall time: {summary['wall_s']:.0f} s")
-    return 0
+    if args.resume is not None:  # the run's own config.yaml, checked against its checkpoint
+        cfg = resume_config(args.resume, config_path, overrides, args.allow_resume_mismatch)
+    else:
+        cfg = load_config(config_path, overrides)  # validated before anything heavy is loaded
+    return train_command(cfg, resume=args.resume is not None)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="run RL training")
     train.add_argument("config", nargs="?", help="YAML config file (optional)")
     train.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue RUN_DIR from its newest checkpoint that verifies")
+    train.add_argument("--allow-resume-mismatch", metavar="WHAT",
+                       help="comma-separated: config,dataset,tokenizer (resume despite changes)")
     train.set_defaults(func=_cmd_train)
     models = sub.add_parser("models", help="embedded offline models")
     models_sub = models.add_subparsers(dest="action", required=True)

@@ -71,7 +71,7 @@ def code_spec(record: dict[str, Any]) -> dict[str, Any]:
 
 def code_file_rows(path: Path, split: str) -> list[TaskRow]:
     rows = []
-    for index, record in enumerate(read_records(path)):
+    for index, record in enumerate(read_records(path, ("prompt",))):
         if not isinstance(record.get("prompt"), str):
             raise ValueError(f"{path}: row {index + 1} has no string field 'prompt'")
         rows.append(TaskRow(row_id=f"{path.stem}/{split}/{index}", prompt=record["prompt"],

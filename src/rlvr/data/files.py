@@ -6,29 +6,48 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlvr.data import quarantine
 from rlvr.rewards.basic import BASIC_VERIFIERS
 from rlvr.types import RewardResult, TaskRow
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """All records of a .jsonl or .parquet file; a broken JSON line fails naming file and line."""
+def read_records(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """All records of a .jsonl or .parquet file; a broken row fails naming file and line, or is
+    quarantined while rlvr.data.quarantine is collecting (then ``required`` fields are checked)."""
+    return [record for _, record in read_numbered(path, required)]
+
+
+def read_numbered(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dict[str, Any]]]:
+    """``(row number, record)`` pairs: the 1-based line of a JSONL file, the row of a Parquet one."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{line_no}: expected a JSON object per line")
-            records.append(record)
-    return records
+        records = pq.read_table(path).to_pylist()
+        return quarantine.keep_valid(path, list(enumerate(records, start=1)), len(records), required)
+    numbered, total = _jsonl_lines(path)
+    return quarantine.keep_valid(path, numbered, total, required)
+
+
+def _jsonl_lines(path: Path) -> tuple[list[tuple[int, Any]], int]:
+    limit = quarantine.max_row_bytes()
+    lines = path.read_bytes().split(b"\n")
+    numbered, total = [], 0
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        total += 1
+        if limit is not None and len(line) > limit:
+            quarantine.reject(path, line_no, f"row of {len(line)} bytes exceeds "
+                                             f"reliability.max_row_bytes={limit}")
+            continue
+        try:
+            numbered.append((line_no, json.loads(line.decode("utf-8"))))
+        except UnicodeDecodeError as err:
+            quarantine.reject(path, line_no, f"not UTF-8 ({err.reason} at byte {err.start})")
+        except json.JSONDecodeError as err:
+            torn = "; the last line is truncated" if line_no == len(lines) else ""
+            quarantine.reject(path, line_no, f"not valid JSON ({err.msg}){torn}")
+    return numbered, total
 
 
 def rows_from_records(records: list[dict], path: Path, prompt_field: str,
@@ -52,11 +71,12 @@ class FileTask:
         self.cfg = cfg
         self.name = cfg.path.stem
         self._verify = BASIC_VERIFIERS[cfg.verifier]
-        rows = rows_from_records(read_records(cfg.path), cfg.path, cfg.prompt_field,
+        fields = (cfg.prompt_field, cfg.reference_field)
+        rows = rows_from_records(read_records(cfg.path, fields), cfg.path, cfg.prompt_field,
                                  cfg.reference_field, "train")
         if cfg.eval_path is not None:
             self._train = rows
-            self._eval = rows_from_records(read_records(cfg.eval_path), cfg.eval_path,
+            self._eval = rows_from_records(read_records(cfg.eval_path, fields), cfg.eval_path,
                                            cfg.prompt_field, cfg.reference_field, "eval")
         else:
             if len(rows) <= cfg.eval_size:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlvr.data.files import read_records
+from rlvr.data.files import read_numbered
+from rlvr.data.quarantine import drop
 from rlvr.data.reasoning_gym import ReasoningGymTask
 from rlvr.rewards.math import MathVerifier
 from rlvr.rewards.unsupervised import answer_key
@@ -28,13 +29,16 @@ class MathFileTask:
         self.name = cfg.path.stem
         self.verifier = MathVerifier(cfg.math)
         rows = []
-        for index, record in enumerate(read_records(cfg.path)):
-            for key in (cfg.question_field, cfg.answer_field):
+        fields = (cfg.question_field, cfg.answer_field)
+        for line, record in read_numbered(cfg.path, fields):
+            for key in fields:
                 if key not in record:
-                    raise ValueError(f"{cfg.path}: row {index + 1} has no field {key!r}")
-            rows.append(TaskRow(row_id=f"{self.name}/{index}", prompt=str(record[cfg.question_field]),
-                                reference=gold_answer(str(record[cfg.answer_field]),
-                                                      cfg.answer_format),
+                    raise ValueError(f"{cfg.path}: row {line} has no field {key!r}")
+            gold = gold_answer(str(record[cfg.answer_field]), cfg.answer_format)
+            if not gold and drop(cfg.path, line, "gold answer unparseable (no final answer)"):
+                continue
+            rows.append(TaskRow(row_id=f"{self.name}/{len(rows)}",
+                                prompt=str(record[cfg.question_field]), reference=gold,
                                 metadata={"solution": str(record[cfg.answer_field])}))
         if len(rows) <= cfg.eval_size:
             raise ValueError(f"{cfg.path}: {len(rows)} rows cannot hold out eval_size={cfg.eval_size}")

@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from rlvr.data.files import read_records
+from rlvr.data.files import read_numbered
+from rlvr.data.quarantine import drop
 from rlvr.rewards.sql import QueryFailed, SqlVerifier, run_query, user_tables
 from rlvr.types import RewardResult, TaskRow
 
@@ -31,11 +32,14 @@ class SqlTask:
         tables = sorted(user_tables(db_path))
         schema = schema_text(db_path)
         rows = []
-        for index, record in enumerate(read_records(cfg.questions)):
+        for line, record in read_numbered(cfg.questions, ("question", "gold_sql")):
+            index = len(rows)
             try:
                 gold = run_query(db_path, record["gold_sql"], cfg.sql, frozenset(tables))[0]
             except QueryFailed as err:
-                raise ValueError(f"{cfg.questions}: row {index + 1}: gold query failed: {err}") from None
+                if drop(cfg.questions, line, f"gold query failed: {err}"):
+                    continue
+                raise ValueError(f"{cfg.questions}: row {line}: gold query failed: {err}") from None
             prompt = (f"SQLite schema:\n{schema}\n\nQuestion: {record['question']}\n"
                       "Answer with one SQLite query in a ```sql code block.")
             rows.append(TaskRow(row_id=f"{self.name}/{index}", prompt=prompt,

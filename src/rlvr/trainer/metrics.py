@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
 
+from rlvr.trainer.faultpoints import fault_point
 from rlvr.types import Group
 
 
@@ -19,6 +20,7 @@ class MetricsLogger:
         self.path = run_dir / "metrics.jsonl"
         self.samples_path = run_dir / "samples.jsonl"
         self.writer = None
+        self.sink_failed = False
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -28,9 +30,24 @@ class MetricsLogger:
         with self.path.open("a") as fh:
             fh.write(json.dumps({"step": step, **metrics}) + "\n")
         if self.writer is not None:
-            for name, value in metrics.items():
-                self.writer.add_scalar(name, value, step)
-            self.writer.flush()
+            try:
+                for name, value in metrics.items():
+                    self.writer.add_scalar(name, value, step)
+                self.writer.flush()
+            except Exception as err:  # noqa: BLE001 - a broken sink must never stop training
+                if not self.sink_failed:
+                    print(f"rlvr: warning: TensorBoard logging failed ({type(err).__name__}: "
+                          f"{err}); metrics.jsonl is still written", flush=True)
+                self.sink_failed = True
+
+    def resume_at(self, step: int) -> None:
+        """A resumed run continues at ``step``: TensorBoard drops events logged from it on."""
+        if self.writer is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            log_dir = self.writer.log_dir
+            self.writer.close()
+            self.writer = SummaryWriter(log_dir, purge_step=step)
 
     def log_samples(self, step: int, groups: list[Group]) -> None:
         with self.samples_path.open("a") as fh:
@@ -56,6 +73,7 @@ class StageTimer:
 
     @contextmanager
     def stage(self, name: str):
+        fault_point(f"stage:{name}")
         start = time.perf_counter()
         yield
         self.seconds[f"time/{name}"] = time.perf_counter() - start

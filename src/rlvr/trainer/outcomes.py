@@ -1,0 +1,55 @@
+"""``rlvr train`` outcomes: resume config, exit codes and one-line messages (docs/reliability.md).
+
+Exit codes: 0 finished or preempted (SIGTERM: checkpoint written), 2 refused before training
+(config, resume identity, dataset quarantine threshold), 3 reward infrastructure abort (cli.py),
+4 aborted during training (non-finite steps, checkpoint write failure, out of memory).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rlvr.config_base import ConfigError
+
+EXIT_ABORTED = 4
+
+
+def resume_config(run_dir: str, config_path: str | None, overrides: list[str],
+                  allow: str | None):
+    """The run's saved config.yaml (or ``config_path``) with overrides; log.run_dir = RUN_DIR."""
+    from rlvr.config import load_config
+
+    path = Path(config_path) if config_path else Path(run_dir) / "config.yaml"
+    if not Path(run_dir).is_dir():
+        raise ConfigError(f"--resume {run_dir}: no such run directory")
+    if not path.is_file():
+        raise ConfigError(f"--resume {run_dir}: {path} not found; is this an rlvr run directory?")
+    extra = [f"log.run_dir={run_dir}"]
+    if allow:
+        extra.append(f"checkpoint.allow_mismatch=[{allow}]")
+    return load_config(path, [*overrides, *extra])
+
+
+def train_command(cfg, resume: bool) -> int:
+    """Run ``train`` and turn the reliability outcomes into exit codes and messages."""
+    from rlvr.data.quarantine import DatasetRejected
+    from rlvr.trainer.checkpoint import CheckpointError
+    from rlvr.trainer.guards import NonFiniteAbort
+    from rlvr.trainer.loop import train
+    from rlvr.trainer.session import ResumeRefused
+    from rlvr.trainer.signals import Preempted
+
+    try:
+        summary = train(cfg, resume=resume)
+    except Preempted as note:
+        print(f"rlvr: {note}", file=sys.stderr)
+        return 0
+    except (ResumeRefused, DatasetRejected) as err:
+        raise ConfigError(str(err)) from None
+    except (NonFiniteAbort, CheckpointError, MemoryError) as err:
+        print(f"rlvr: aborted: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_ABORTED
+    print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "
+          f"wall time: {summary['wall_s']:.0f} s")
+    return 0

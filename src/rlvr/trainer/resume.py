@@ -1,0 +1,150 @@
+"""The trainer state a checkpoint holds, and how a resume puts it back.
+
+Saved: model weights, optimizer (AdamW moments and step counts), LR scheduler, the step counter,
+the prompt sampler's (epoch, position), every RNG (python, numpy, torch CPU and CUDA, the
+minibatch-order generator), the run's counters (``counters``: non-finite skips, ...), every
+object registered in ``Trainer.stateful`` (adaptive KL / entropy controllers, dynamic-sampling
+carry-over: anything with ``state_dict()`` / ``load_state_dict()``) and the run's identity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+
+from rlvr.trainer.faultpoints import fault_point
+from rlvr.trainer.state_codec import decode, encode
+
+
+def write_state(directory: Path, name: str, state: Any) -> None:
+    """``name.json`` (structure) + ``name.safetensors`` (tensors)."""
+    tensors: dict[str, torch.Tensor] = {}
+    tree = encode(state, tensors)
+    save_file(tensors, str(directory / f"{name}.safetensors"))
+    (directory / f"{name}.json").write_text(json.dumps(tree, sort_keys=True))
+
+
+def read_state(directory: Path, name: str) -> Any:
+    tensors = load_file(str(directory / f"{name}.safetensors"))
+    return decode(json.loads((directory / f"{name}.json").read_text()), tensors)
+
+
+def rng_state(t: Any) -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(),
+             "torch": torch.get_rng_state(), "generator": t.generator.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def load_rng_state(t: Any, state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    t.generator.set_state(state["generator"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def trainer_state(t: Any, step: int, counters: dict[str, Any]) -> dict[str, Any]:
+    return {"step": step, "counters": counters, "prompts": t.prompts.state(), "rng": rng_state(t),
+            "scheduler": t.scheduler.state_dict(),
+            "stateful": {name: obj.state_dict() for name, obj in stateful_objects(t).items()}}
+
+
+class _ModuleState:
+    """A model's weights as a stateful object (the KL reference after a ProRL reset)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.module = module
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return dict(self.module.state_dict())
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.module.load_state_dict(state)
+
+
+def _has_state(obj: Any) -> bool:
+    return callable(getattr(obj, "state_dict", None)) and callable(
+        getattr(obj, "load_state_dict", None)) and not isinstance(obj, torch.nn.Module)
+
+
+def stateful_objects(t: Any) -> dict[str, Any]:
+    """``Trainer.stateful`` plus what is found: attributes of ``t.algo`` with ``state_dict`` /
+    ``load_state_dict`` (adaptive coefficients, carry-over buffers) and the KL reference weights."""
+    objects = dict(getattr(t, "stateful", None) or {})
+    for name, value in sorted(getattr(getattr(t, "algo", None), "__dict__", {}).items()):
+        if _has_state(value):
+            objects.setdefault(f"algo.{name}", value)
+    reference = getattr(t, "reference", None)
+    if reference is not None and isinstance(getattr(reference, "model", None), torch.nn.Module):
+        objects.setdefault("reference", _ModuleState(reference.model))
+    return objects
+
+
+def write_trainer(t: Any, step: int, counters: dict[str, Any],
+                  identity: dict[str, Any]) -> Callable[[Path], None]:
+    """The ``write_files`` callback of ``checkpoint.commit`` for this trainer."""
+    def write(directory: Path) -> None:
+        save_model(t.policy.model, str(directory / "model.safetensors"))
+        fault_point("ckpt:after_model")
+        write_state(directory, "optimizer", t.optimizer.state_dict())
+        fault_point("ckpt:after_optimizer")
+        write_state(directory, "trainer", trainer_state(t, step, counters))
+        (directory / "identity.json").write_text(json.dumps(identity, indent=1, sort_keys=True))
+    return write
+
+
+def read_identity(directory: Path) -> dict[str, Any]:
+    return json.loads((directory / "identity.json").read_text())
+
+
+def restore_trainer(t: Any, directory: Path, reset_data: bool = False) -> dict[str, Any]:
+    """Load everything back into ``t``; returns the trainer state (``step``, ``counters``...)."""
+    missing, unexpected = load_model(t.policy.model, str(directory / "model.safetensors"))
+    if missing or unexpected:
+        raise ValueError(f"{directory}/model.safetensors does not fit the model: missing "
+                         f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
+    t.optimizer.load_state_dict(read_state(directory, "optimizer"))
+    state = read_state(directory, "trainer")
+    t.scheduler.load_state_dict(state["scheduler"])
+    if not reset_data:
+        t.prompts.load_state(state["prompts"])
+    load_rng_state(t, state["rng"])
+    objects = stateful_objects(t)
+    for name, saved in state["stateful"].items():
+        if name not in objects:
+            raise ValueError(f"{directory}: saved state {name!r} has no registered owner "
+                             f"(registered: {', '.join(objects) or 'none'})")
+        objects[name].load_state_dict(saved)
+    return state
+
+
+def truncate_jsonl(path: Path, before_step: int) -> int:
+    """Drop lines of ``path`` logged at ``step >= before_step`` (and a torn last line), so a
+    resumed run appends each step exactly once; returns how many lines were dropped."""
+    if not path.exists():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            keep = json.loads(line)["step"] < before_step
+        except (ValueError, KeyError, TypeError):
+            keep = False
+        if keep:
+            kept.append(line)
+        else:
+            dropped += 1
+    if dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, path)
+    return dropped

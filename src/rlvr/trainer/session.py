@@ -1,0 +1,120 @@
+"""Checkpoint, resume, preemption and step guards around the loop (docs/reliability.md).
+
+The loop calls ``RunSession(t, resume)`` once, then per step ``observe(step, metrics)`` before
+logging and ``end_step(step)`` after it. ``end_step`` aborts after K non-finite steps in a row,
+saves a checkpoint every ``checkpoint.every`` steps, at the last step and on SIGTERM, and raises
+``Preempted`` after a preemption checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from rlvr.trainer import checkpoint as ckpt
+from rlvr.trainer.faultpoints import fault_point
+from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite, tensors_finite
+from rlvr.trainer.identity import build_identity, mismatches, version_changes
+from rlvr.trainer.resume import read_identity, restore_trainer, truncate_jsonl, write_trainer
+from rlvr.trainer.signals import PreemptionFlag, Preempted
+
+CKPT_DIR = "ckpt"
+
+
+class ResumeRefused(ValueError):
+    """The checkpoint was trained on another config, dataset or tokenizer."""
+
+
+def refuse_fresh_over_checkpoints(run_dir: Path) -> None:
+    """A fresh run must not silently mix with an earlier run's checkpoints."""
+    if ckpt.list_steps(run_dir / CKPT_DIR):
+        raise ResumeRefused(f"{run_dir} already holds checkpoints ({run_dir / CKPT_DIR}); continue "
+                            f"it with `rlvr train --resume {run_dir}` or choose another log.run_dir")
+
+
+class RunSession:
+    def __init__(self, t: Any, resume: bool, log: Callable[[str], None] = print) -> None:
+        self.t, self.log = t, log
+        self.root = Path(t.run_dir) / CKPT_DIR
+        self.guard = NonFiniteGuard(t.cfg.reliability.max_consecutive_nonfinite)
+        self.identity = build_identity(t.cfg.model_dump(mode="json"), t.task.train_rows(),
+                                       t.policy.tokenizer)
+        self.last_saved: int | None = None
+        self.start_step = self._resume() if resume else 0
+        self.flag = PreemptionFlag()
+
+    def _resume(self) -> int:
+        ckpt.remove_partial(self.root)
+        found = ckpt.newest_valid(self.root, self.t.cfg.checkpoint.verify, self.log)
+        if found is None:
+            self.log(f"rlvr: no complete checkpoint in {self.root}; starting from step 0")
+            self._truncate_logs(0)
+            return 0
+        step, directory = found
+        problems = self._check_identity(directory)
+        state = restore_trainer(self.t, directory, reset_data="dataset" in problems)
+        self.guard.load_state_dict(state["counters"]["nonfinite"])
+        self._truncate_logs(step)
+        self.last_saved = step
+        self.log(f"rlvr: resumed from {directory} at step {step}")
+        return step
+
+    def _check_identity(self, directory: Path) -> dict[str, str]:
+        saved = read_identity(directory)
+        problems = mismatches(saved, self.identity)
+        allowed = set(self.t.cfg.checkpoint.allow_mismatch)
+        refused = [k for k in problems if k not in allowed]
+        if refused:
+            raise ResumeRefused(
+                f"cannot resume from {directory}: {'; '.join(problems[k] for k in refused)}. "
+                f"To resume anyway pass --allow-resume-mismatch {','.join(refused)} "
+                f"(checkpoint.allow_mismatch)")
+        for key, text in problems.items():
+            self.log(f"rlvr: warning: resuming although the {text}"
+                     + ("; the data position restarts at epoch 0" if key == "dataset" else ""))
+        changed = version_changes(saved, self.identity)
+        if changed:
+            self.log(f"rlvr: warning: library versions changed since the checkpoint: "
+                     f"{', '.join(changed)}; the resumed run may not be bit-identical")
+        return problems
+
+    def _truncate_logs(self, step: int) -> None:
+        for name in ("metrics.jsonl", "samples.jsonl"):
+            truncate_jsonl(Path(self.t.run_dir) / name, step)
+        self.t.logger.resume_at(step)
+
+    def observe(self, step: int, metrics: dict[str, float]) -> None:
+        self.guard.observe(step, metrics)
+
+    def end_step(self, step: int) -> None:
+        """After step ``step`` was logged: guard, checkpoint when due, stop when preempted."""
+        t, done = self.t, step + 1
+        self.guard.check(t.policy.model, t.optimizer)
+        every = t.cfg.checkpoint.every
+        if self.flag.requested or done == t.cfg.steps or (every and done % every == 0):
+            self.save(done)
+        fault_point("step_end")
+        if self.flag.requested:
+            raise Preempted(f"preempted: checkpoint of step {done} saved in {self.root}; continue "
+                            f"with `rlvr train --resume {t.run_dir}`")
+
+    def save(self, step: int) -> None:
+        if self.last_saved == step:
+            return
+        t = self.t
+        if not (tensors_finite(t.policy.model.parameters()) and optimizer_finite(t.optimizer)):
+            raise NonFiniteAbort(f"step {step}: weights or optimizer moments are not finite; "
+                                 f"refusing to checkpoint them (the previous checkpoint is kept)")
+        counters = {"nonfinite": self.guard.state_dict(), "prompts": t.prompts.state()}
+        try:
+            ckpt.commit(self.root, step, write_trainer(t, step, counters, self.identity),
+                        t.cfg.checkpoint.keep_last, t.cfg.checkpoint.verify)
+        except OSError as err:
+            previous = f"step {self.last_saved}" if self.last_saved is not None else "none"
+            raise ckpt.CheckpointError(
+                f"could not write the checkpoint of step {step} in {self.root}: {err} "
+                f"(the previous checkpoint, {previous}, is intact)") from err
+        self.last_saved = step
+
+    def close(self) -> None:
+        self.flag.close()
