@@ -98,6 +98,7 @@ class TrainBatch:
     advantages_N: torch.Tensor
     sampler_logprobs_NT: torch.Tensor
     truncated_N: torch.Tensor  # bool: finish_reason == "length"
+    ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
 
     @property
     def num_sequences(self) -> int:
@@ -109,6 +110,6 @@ class TrainBatch:
 
     def select(self, idx_N: torch.Tensor) -> TrainBatch:
         """The rows ``idx_N`` of every tensor (a minibatch or micro-batch)."""
-        return TrainBatch(*(t[idx_N] for t in (
+        return TrainBatch(*(None if t is None else t[idx_N] for t in (
             self.input_ids_NL, self.attention_mask_NL, self.completion_mask_NT,
-            self.advantages_N, self.sampler_logprobs_NT, self.truncated_N)))
+            self.advantages_N, self.sampler_logprobs_NT, self.truncated_N, self.ref_logprobs_NT)))

@@ -1,22 +1,34 @@
 """Advantage estimators: ``(rewards_BG, valid_BG, cfg) -> advantages_BG``.
 
 ``valid_BG`` is False for unscorable samples and infrastructure errors: they are left out of every
-baseline and statistic and get zero advantage.
+baseline and statistic and get zero advantage. No estimator returns NaN: an all-equal group, a
+group of one and an empty group all give zero advantage.
 """
 
 from __future__ import annotations
 
+from math import comb
+
 import torch
 
-from rlvr.algorithms.config import GrpoAdvantage
+from rlvr.algorithms.config import (DrGrpoAdvantage, GrpoAdvantage, PassAtKAdvantage,
+                                    RawAdvantage, ReinforcePPAdvantage,
+                                    ReinforcePPBaselineAdvantage, RlooAdvantage)
 
 
 def _masked_mean_std(x_BG: torch.Tensor, valid_BG: torch.Tensor, unbiased: bool):
+    """Mean and std over the valid entries of each row (a row is a group, or the whole batch)."""
     n_B1 = valid_BG.sum(dim=1, keepdim=True).clamp(min=1)
     mean_B1 = (x_BG * valid_BG).sum(dim=1, keepdim=True) / n_B1
     sq_B1 = (((x_BG - mean_B1) * valid_BG) ** 2).sum(dim=1, keepdim=True)
     dof_B1 = (n_B1 - 1).clamp(min=1) if unbiased else n_B1
     return mean_B1, (sq_B1 / dof_B1).sqrt()
+
+
+def _whiten_batch(x_BG: torch.Tensor, valid_BG: torch.Tensor, eps: float) -> torch.Tensor:
+    """(x - batch mean) / (batch std + eps) over all valid samples; unbiased std."""
+    mean, std = _masked_mean_std(x_BG.reshape(1, -1), valid_BG.reshape(1, -1), unbiased=True)
+    return ((x_BG - mean) / (std + eps)) * valid_BG
 
 
 def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantage) -> torch.Tensor:
@@ -30,4 +42,82 @@ def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantage) -
     return (rewards_BG - mean_B1) / (std_B1 + cfg.eps) * valid_BG
 
 
-ADVANTAGES = {"grpo": grpo}
+def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+            cfg: DrGrpoAdvantage) -> torch.Tensor:
+    """Dr.GRPO (Liu et al. 2025, "Understanding R1-Zero-like training"): A_i = r_i - mean(r_group).
+
+    Dividing by the group std up-weights near-uniform groups (question-difficulty bias); Dr.GRPO
+    drops it. Pair with ``seq_mean_token_sum_norm`` to also remove the length bias.
+    """
+    valid_BG = valid_BG.to(rewards_BG.dtype)
+    mean_B1, _ = _masked_mean_std(rewards_BG, valid_BG, unbiased=False)
+    return (rewards_BG - mean_B1) * valid_BG
+
+
+def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantage) -> torch.Tensor:
+    """RLOO (Ahmadian et al. 2024): A_i = r_i - mean of the other valid samples of the group,
+    i.e. r_i - (sum_group - r_i) / (n - 1). A group with one valid sample gets 0."""
+    valid_BG = valid_BG.to(rewards_BG.dtype)
+    n_B1 = valid_BG.sum(dim=1, keepdim=True)
+    others_BG = ((rewards_BG * valid_BG).sum(dim=1, keepdim=True) - rewards_BG) / (n_B1 - 1).clamp(min=1)
+    return torch.where(n_B1 > 1, rewards_BG - others_BG, torch.zeros_like(rewards_BG)) * valid_BG
+
+
+def reinforce_pp(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+                 cfg: ReinforcePPAdvantage) -> torch.Tensor:
+    """REINFORCE++ (Hu 2025): the reward whitened over the whole rollout batch,
+    (r - mean_batch) / (std_batch + eps), std unbiased. No group baseline, so G = 1 works."""
+    return _whiten_batch(rewards_BG, valid_BG.to(rewards_BG.dtype), cfg.eps)
+
+
+def reinforce_pp_baseline(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+                          cfg: ReinforcePPBaselineAdvantage) -> torch.Tensor:
+    """REINFORCE++-baseline (Hu 2025): a_i = r_i - mean(r_group), then a whitened over the rollout
+    batch, (a - mean_batch(a)) / (std_batch(a) + eps). Group-robust like GRPO, but the scale is
+    the batch's, so near-uniform groups are not blown up by a tiny group std."""
+    valid = valid_BG.to(rewards_BG.dtype)
+    mean_B1, _ = _masked_mean_std(rewards_BG, valid, unbiased=False)
+    return _whiten_batch((rewards_BG - mean_B1) * valid, valid, cfg.eps)
+
+
+def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+              cfg: PassAtKAdvantage) -> torch.Tensor:
+    """Pass@k training (Chen et al. 2025): the analytic advantage of the reward "best of k".
+
+    With n valid samples, c correct (r >= correct_at) and k' = min(k, n): the group's expected
+    pass@k is R = 1 - C(n-c, k')/C(n, k'), its std s = sqrt(R (1 - R)); a correct sample gets
+    (1 - R) / s; a wrong one (1 - R - C(n-c-1, k'-1)/C(n-1, k'-1)) / s, which is closer to zero
+    than GRPO's, because a wrong sample only hurts the k-subsets with no correct member.
+    k = 1 reproduces GRPO with the biased std. All-right or all-wrong groups get 0.
+    """
+    correct_BG = (rewards_BG >= cfg.correct_at) & valid_BG
+    out_BG = torch.zeros_like(rewards_BG)
+    for b in range(rewards_BG.shape[0]):
+        n, c = int(valid_BG[b].sum()), int(correct_BG[b].sum())
+        k = min(cfg.k, n)
+        if n == 0 or c in (0, n):
+            continue
+        mean = 1 - comb(n - c, k) / comb(n, k)
+        std = (mean * (1 - mean)) ** 0.5
+        adv_pos = (1 - mean) / (std + cfg.eps)
+        adv_neg = (1 - mean - comb(n - c - 1, k - 1) / comb(n - 1, k - 1)) / (std + cfg.eps)
+        out_BG[b] = torch.where(correct_BG[b], adv_pos, adv_neg) * valid_BG[b]
+    return out_BG
+
+
+def raw(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RawAdvantage) -> torch.Tensor:
+    """No baseline: A = scale * (r - baseline). Used by PSR/NSR and W-REINFORCE (Zhu et al. 2025,
+    "The surprising effectiveness of negative reinforcement"), where binary rewards map to +-1
+    (baseline 0.5, scale 2). Higher variance than a learned or group baseline."""
+    return cfg.scale * (rewards_BG - cfg.baseline) * valid_BG.to(rewards_BG.dtype)
+
+
+ADVANTAGES = {
+    "grpo": grpo,
+    "dr_grpo": dr_grpo,
+    "rloo": rloo,
+    "reinforce_pp": reinforce_pp,
+    "reinforce_pp_baseline": reinforce_pp_baseline,
+    "pass_at_k": pass_at_k,
+    "raw": raw,
+}

@@ -1,18 +1,27 @@
 """Config classes of the algorithm axes. Each variant's knobs live in its own class, selected by
-its ``name``; a preset (``algorithm: dapo``) is a YAML bundle of these choices (see presets/)."""
+its ``name``; a preset (``algorithm: dapo``) is a YAML bundle of these choices (see presets/).
+
+The optional axes (KL, entropy bonus, token selection, sample weights, off-policy correction,
+group filter) are optional sub-configs in ``config_extras.py``: ``null`` switches one off.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
+from rlvr.algorithms.config_extras import (EntropyBonus, GroupFilter, KlPenalty, OffPolicyCorrection,
+                                           SampleWeights, TokenSelect)
 from rlvr.config_base import Node
+
+# ---- advantage estimators ----------------------------------------------------------------------
 
 
 class GrpoAdvantage(Node):
     """GRPO (Shao et al. 2024, DeepSeekMath): (r - mean_group) / (std_group + eps)."""
 
+    group_relative: ClassVar[bool] = True
     name: Literal["grpo"] = "grpo"
     std: Literal["unbiased", "biased"] = "unbiased"
     """Group std estimator: 'unbiased' divides by G-1 (torch default), 'biased' by G."""
@@ -20,22 +29,114 @@ class GrpoAdvantage(Node):
     """Added to the std so an all-equal group gives 0/eps = 0, never NaN."""
 
 
-Advantage = Annotated[Union[GrpoAdvantage], Field(discriminator="name")]
+class DrGrpoAdvantage(Node):
+    """Dr.GRPO (Liu et al. 2025): r - mean_group, no division by the std."""
+
+    group_relative: ClassVar[bool] = True
+    name: Literal["dr_grpo"] = "dr_grpo"
+
+
+class RlooAdvantage(Node):
+    """RLOO (Ahmadian et al. 2024): r_i minus the mean of the other samples of the group."""
+
+    group_relative: ClassVar[bool] = True
+    name: Literal["rloo"] = "rloo"
+
+
+class ReinforcePPAdvantage(Node):
+    """REINFORCE++ (Hu 2025): rewards whitened over the whole rollout batch (no group baseline)."""
+
+    group_relative: ClassVar[bool] = False
+    name: Literal["reinforce_pp"] = "reinforce_pp"
+    eps: float = Field(1e-6, gt=0)
+
+
+class ReinforcePPBaselineAdvantage(Node):
+    """REINFORCE++-baseline (Hu 2025): r - mean_group, then whitened over the rollout batch."""
+
+    group_relative: ClassVar[bool] = True
+    name: Literal["reinforce_pp_baseline"] = "reinforce_pp_baseline"
+    eps: float = Field(1e-6, gt=0)
+
+
+class PassAtKAdvantage(Node):
+    """Pass@k training (Chen et al. 2025): the analytic group advantage of the pass@k reward."""
+
+    group_relative: ClassVar[bool] = True
+    name: Literal["pass_at_k"] = "pass_at_k"
+    k: int = Field(4, ge=1)
+    """Samples per virtual attempt; capped at the number of scored samples of the group."""
+    correct_at: float = 1.0
+    """A reward at or above this counts as a correct sample."""
+    eps: float = Field(1e-6, gt=0)
+
+
+class RawAdvantage(Node):
+    """No baseline: A = scale * (r - baseline). With baseline 0.5 and scale 2, binary rewards
+    become +1 / -1 (the signed REINFORCE of the PSR/NSR paper, Zhu et al. 2025)."""
+
+    group_relative: ClassVar[bool] = False
+    name: Literal["raw"] = "raw"
+    baseline: float = 0.0
+    scale: float = 1.0
+
+
+Advantage = Annotated[Union[GrpoAdvantage, DrGrpoAdvantage, RlooAdvantage, ReinforcePPAdvantage,
+                            ReinforcePPBaselineAdvantage, PassAtKAdvantage, RawAdvantage],
+                      Field(discriminator="name")]
+
+# ---- objectives --------------------------------------------------------------------------------
 
 
 class PpoClipObjective(Node):
-    """PPO clipped surrogate (Schulman et al. 2017) with decoupled bounds (DAPO's clip-higher)."""
+    """PPO clipped surrogate (Schulman et al. 2017) with decoupled bounds (DAPO's clip-higher),
+    an optional dual-clip constant (Ye et al. 2020) and an optional two-sided cap (INTELLECT-2)."""
 
     name: Literal["ppo_clip"] = "ppo_clip"
     eps_low: float = Field(0.2, gt=0, lt=1)
     """The ratio is clipped below at 1 - eps_low."""
     eps_high: float = Field(0.2, gt=0)
-    """The ratio is clipped above at 1 + eps_high."""
+    """The ratio is clipped above at 1 + eps_high (may be larger or smaller than eps_low)."""
+    dual_clip: float | None = Field(None, gt=1)
+    """For negative advantages the per-token loss is capped at -dual_clip * A (ratio beyond c)."""
+    delta: float | None = Field(None, gt=1)
+    """Two-sided cap: the unclipped ratio is clamped at delta before the min, for every sign."""
+
+    @model_validator(mode="after")
+    def _delta_above_clip(self) -> "PpoClipObjective":
+        if self.delta is not None and self.delta <= 1 + self.eps_high:
+            raise ValueError(f"delta={self.delta} must exceed 1 + eps_high = {1 + self.eps_high}")
+        return self
 
 
-Objective = Annotated[Union[PpoClipObjective], Field(discriminator="name")]
+class GspoObjective(Node):
+    """GSPO (Zheng et al. 2025): one length-normalised ratio per sequence, clipped per sequence."""
 
-Aggregation = Literal["token_mean"]
+    name: Literal["gspo"] = "gspo"
+    eps_low: float = Field(3e-4, gt=0, lt=1)
+    eps_high: float = Field(4e-4, gt=0)
+
+
+class CispoObjective(Node):
+    """CISPO (MiniMax-M1, 2025): stop-gradient clipped IS weight times A times logprob."""
+
+    name: Literal["cispo"] = "cispo"
+    eps_low: float | None = Field(None, gt=0, lt=1)
+    """Lower clip of the weight; None = no lower bound (as in the paper)."""
+    eps_high: float = Field(0.28, gt=0)
+
+
+class ReinforceObjective(Node):
+    """Plain REINFORCE (Williams 1992): -A * logprob; ignores the ratio (on-policy use)."""
+
+    name: Literal["reinforce"] = "reinforce"
+
+
+Objective = Annotated[Union[PpoClipObjective, GspoObjective, CispoObjective, ReinforceObjective],
+                      Field(discriminator="name")]
+
+Aggregation = Literal["token_mean", "seq_mean_token_sum", "seq_mean_token_mean",
+                      "seq_mean_token_sum_norm"]
 
 
 class AlgorithmConfig(Node):
@@ -51,11 +152,22 @@ class AlgorithmConfig(Node):
     """Update epochs (mu) over each rollout batch."""
     minibatches: int = Field(1, ge=1)
     """Optimizer steps per epoch; the rollout batch is split into this many minibatches."""
+    kl: KlPenalty | None = None
+    """KL to a reference policy; null = off, and then no reference model is loaded."""
+    entropy: EntropyBonus | None = None
+    token_select: TokenSelect | None = None
+    sample_weights: SampleWeights | None = None
+    offpolicy: OffPolicyCorrection | None = OffPolicyCorrection()
+    """Importance weights between the sampler's and the trainer's logprobs (on by default)."""
+    group_filter: GroupFilter | None = None
+    """Dynamic sampling: drop low-variance groups and sample more (DAPO)."""
+    mask_truncated: bool = False
+    """Leave completions that hit max_new_tokens out of the loss (DAPO's overlong filtering)."""
 
     @property
     def group_relative(self) -> bool:
-        """Whether the advantage needs at least two samples per group."""
-        return True
+        """Whether the algorithm needs at least two samples per group."""
+        return self.advantage.group_relative or self.group_filter is not None
 
     @model_validator(mode="after")
     def _check(self) -> "AlgorithmConfig":

@@ -10,34 +10,100 @@ from dataclasses import dataclass
 
 import torch
 
-from rlvr.algorithms.config import PpoClipObjective
+from rlvr.algorithms.config import (CispoObjective, GspoObjective, PpoClipObjective,
+                                    ReinforceObjective)
 
 
 @dataclass(frozen=True)
 class LossInputs:
-    """Everything an objective may need; optional fields are None when the algorithm has no use."""
+    """Everything the per-token loss may need; optional fields are None when the algorithm has no
+    use for them (the trainer computes only what ``Algorithm`` says it needs)."""
 
     logprobs_NT: torch.Tensor  # current policy, carries the gradient
     old_logprobs_NT: torch.Tensor  # the policy that the ratio is taken against (no gradient)
     advantages_N: torch.Tensor
     mask_NT: torch.Tensor
+    sampler_logprobs_NT: torch.Tensor | None = None  # the rollout engine's own logprobs
+    ref_logprobs_NT: torch.Tensor | None = None  # the frozen reference policy (KL in the loss)
+    entropy_NT: torch.Tensor | None = None  # with gradient when an entropy bonus is on
+    select_NT: torch.Tensor | None = None  # 1.0 where the token selector keeps the token
 
 
 def ppo_clip(inp: LossInputs, cfg: PpoClipObjective):
-    """PPO-clip (Schulman et al. 2017) with DAPO's decoupled bounds:
+    """PPO-clip (Schulman et al. 2017) with DAPO's decoupled bounds (Yu et al. 2025):
     loss = -min(ratio * A, clip(ratio, 1 - eps_low, 1 + eps_high) * A), ratio = exp(logp - logp_old).
+
+    ``dual_clip`` c (Ye et al. 2020): for A < 0 the objective is also floored at c * A, so a token
+    whose ratio has run far above 1 cannot produce an unbounded loss. ``delta`` (INTELLECT-2): the
+    unclipped ratio is clamped at delta before the min. For A > 0 the min already stops at
+    1 + eps_high, so both caps only bite for A < 0 and give the same values there.
     """
     adv_N1 = inp.advantages_N.unsqueeze(1)
     ratio_NT = torch.exp(inp.logprobs_NT - inp.old_logprobs_NT)
+    capped_NT = ratio_NT if cfg.delta is None else ratio_NT.clamp(max=cfg.delta)
     clipped_NT = ratio_NT.clamp(1 - cfg.eps_low, 1 + cfg.eps_high)
-    loss_NT = -torch.minimum(ratio_NT * adv_N1, clipped_NT * adv_N1)
+    objective_NT = torch.minimum(capped_NT * adv_N1, clipped_NT * adv_N1)
+    if cfg.dual_clip is not None:
+        objective_NT = torch.where(adv_N1 < 0, torch.maximum(objective_NT, cfg.dual_clip * adv_N1),
+                                   objective_NT)
     with torch.no_grad():
         stats = {
             "clip_frac_low": ((ratio_NT < 1 - cfg.eps_low) & (adv_N1 < 0)).float(),
             "clip_frac_high": ((ratio_NT > 1 + cfg.eps_high) & (adv_N1 > 0)).float(),
             "ratio": ratio_NT.detach(),
         }
+        cap = min(c for c in (cfg.dual_clip, cfg.delta, float("inf")) if c is not None)
+        if cap != float("inf"):
+            stats["clip_frac_dual"] = ((ratio_NT > cap) & (adv_N1 < 0)).float()
+    return -objective_NT, stats
+
+
+def gspo(inp: LossInputs, cfg: GspoObjective):
+    """GSPO (Zheng et al. 2025): the ratio of a whole sequence, s = exp(mean_t(logp - logp_old))
+    over its valid tokens, clipped to [1 - eps_low, 1 + eps_high] per sequence.
+
+    Written per token as s_t = sg(s) * exp(logp_t - sg(logp_t)): its value is s for every token
+    and its gradient is s * grad logp_t, so ``seq_mean_token_mean`` aggregation reproduces the
+    paper's gradient s * A * mean_t grad logp_t exactly. Clip ranges are ~1e-4, not 0.2.
+    """
+    mask_NT = inp.mask_NT
+    len_N = mask_NT.sum(1).clamp(min=1)
+    log_s_N = ((inp.logprobs_NT - inp.old_logprobs_NT) * mask_NT).sum(1) / len_N
+    s_NT = torch.exp(log_s_N.detach().unsqueeze(1) + inp.logprobs_NT - inp.logprobs_NT.detach())
+    adv_N1 = inp.advantages_N.unsqueeze(1)
+    clipped_NT = s_NT.clamp(1 - cfg.eps_low, 1 + cfg.eps_high)
+    loss_NT = -torch.minimum(s_NT * adv_N1, clipped_NT * adv_N1)
+    with torch.no_grad():
+        stats = {
+            "clip_frac_low": ((s_NT < 1 - cfg.eps_low) & (adv_N1 < 0)).float(),
+            "clip_frac_high": ((s_NT > 1 + cfg.eps_high) & (adv_N1 > 0)).float(),
+            "ratio": s_NT.detach(),
+        }
     return loss_NT, stats
 
 
-OBJECTIVES = {"ppo_clip": ppo_clip}
+def cispo(inp: LossInputs, cfg: CispoObjective):
+    """CISPO (MiniMax-M1, 2025): loss = -sg(clip(ratio, 1 - eps_low, 1 + eps_high)) * A * logp.
+
+    The importance weight is clipped but never zeroes a token's gradient (PPO's clip does for the
+    clipped side), so rare tokens with large ratios keep contributing, at a bounded weight.
+    ``eps_low: null`` leaves the weight unbounded below.
+    """
+    ratio_NT = torch.exp(inp.logprobs_NT - inp.old_logprobs_NT).detach()
+    low = None if cfg.eps_low is None else 1 - cfg.eps_low
+    weight_NT = ratio_NT.clamp(min=low, max=1 + cfg.eps_high)
+    adv_N1 = inp.advantages_N.unsqueeze(1)
+    loss_NT = -weight_NT * adv_N1 * inp.logprobs_NT
+    stats = {"clip_frac_high": (ratio_NT > 1 + cfg.eps_high).float(), "ratio": ratio_NT}
+    if low is not None:
+        stats["clip_frac_low"] = (ratio_NT < low).float()
+    return loss_NT, stats
+
+
+def reinforce(inp: LossInputs, cfg: ReinforceObjective):
+    """REINFORCE (Williams 1992): loss = -A * logp. No ratio: it is exact only on-policy (one
+    optimizer step per rollout batch); off-policy drift is left to ``offpolicy`` correction."""
+    return -inp.advantages_N.unsqueeze(1) * inp.logprobs_NT, {}
+
+
+OBJECTIVES = {"ppo_clip": ppo_clip, "gspo": gspo, "cispo": cispo, "reinforce": reinforce}

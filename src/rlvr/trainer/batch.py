@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import torch
 
+from rlvr.algorithms import Algorithm
+from rlvr.algorithms.group_filter import group_rewards
 from rlvr.types import Group, TrainBatch
 
-
-def group_rewards(groups: list[Group]):
-    """rewards_BG (0 where not scored) and valid_BG (False for unscorable / infra errors)."""
-    rewards_BG = torch.tensor([[s.reward.score if s.reward.score is not None else 0.0
-                                for s in g.samples] for g in groups], dtype=torch.float32)
-    valid_BG = torch.tensor([[s.reward.outcome == "scored" for s in g.samples] for g in groups])
-    return rewards_BG, valid_BG
+__all__ = ["build_train_batch", "group_rewards", "pad_groups"]
 
 
-def build_train_batch(groups: list[Group], advantage_fn: Callable, pad_id: int) -> TrainBatch:
-    """Advantages from the group rewards, then prompts left-padded and completions right-padded."""
-    rewards_BG, valid_BG = group_rewards(groups)
-    advantages_N = advantage_fn(rewards_BG, valid_BG).reshape(-1)  # [B, G] -> [N] in group order
+def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
+    """Prompts left-padded and completions right-padded; advantages still zero."""
     samples = [s for g in groups for s in g.samples]
     P = max(len(s.prompt_ids) for s in samples)
     T = max(max(len(s.completion_ids) for s in samples), 1)
@@ -36,7 +31,28 @@ def build_train_batch(groups: list[Group], advantage_fn: Callable, pad_id: int) 
         attention_NL[n, P - p:P + t] = 1
         mask_NT[n, :t] = 1.0
         sampler_NT[n, :t] = torch.tensor(s.sampler_logprobs)
-    # Samples without a score carry no learning signal: their tokens leave the loss entirely.
-    mask_NT *= valid_BG.reshape(-1, 1).float()
     truncated_N = torch.tensor([s.finish_reason == "length" for s in samples])
-    return TrainBatch(input_ids_NL, attention_NL, mask_NT, advantages_N, sampler_NT, truncated_N)
+    return TrainBatch(input_ids_NL, attention_NL, mask_NT, torch.zeros(N), sampler_NT, truncated_N)
+
+
+def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
+                      ref_logprobs: Callable[[TrainBatch], torch.Tensor] | None = None,
+                      ) -> tuple[TrainBatch, dict[str, float]]:
+    """Padded tensors, the loss mask, reference logprobs (only when KL is on), reward shaping by
+    KL when it sits in the reward, then the advantages. Returns the batch and its metrics."""
+    rewards_BG, valid_BG = group_rewards(groups)
+    batch = pad_groups(groups, pad_id)
+    # Samples without a score carry no learning signal: their tokens leave the loss entirely.
+    mask_NT = batch.completion_mask_NT * valid_BG.reshape(-1, 1).float()
+    mask_NT = algo.loss_mask(mask_NT, batch.truncated_N)
+    ref_NT = None if ref_logprobs is None else ref_logprobs(batch)
+    rewards_BG, metrics = algo.shape_rewards(rewards_BG, batch.sampler_logprobs_NT, ref_NT, mask_NT)
+    advantages_N = algo.sample_advantages(rewards_BG, valid_BG)
+    valid_N = valid_BG.reshape(-1)
+    if valid_N.any():
+        metrics["advantage/mean"] = float(advantages_N[valid_N].mean())
+        metrics["advantage/abs_mean"] = float(advantages_N[valid_N].abs().mean())
+        metrics["advantage/zero_share"] = float((advantages_N[valid_N] == 0).float().mean())
+    metrics["update/loss_token_share"] = float(mask_NT.sum() / batch.completion_mask_NT.sum().clamp(min=1))
+    return replace(batch, completion_mask_NT=mask_NT, advantages_N=advantages_N,
+                   ref_logprobs_NT=ref_NT), metrics

@@ -1,19 +1,22 @@
 """The policy update: epochs x minibatches x micro-batches, with no variant names.
 
 Every variant-specific choice was resolved into ``Algorithm`` before the loop; this module only
-calls ``algo.objective`` and ``algo.aggregate``. Normalisers are counted over the whole
-minibatch (``BatchNorm``), so the gradient does not depend on the micro-batch size.
+calls its members and computes the inputs it declares it needs (old logprobs, entropies,
+reference logprobs). Normalisers are counted over the whole minibatch (``BatchNorm``), so the
+gradient does not depend on the micro-batch size.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 import torch
 
 from rlvr.algorithms import Algorithm, BatchNorm, LossInputs
 from rlvr.models.loader import Policy
+from rlvr.trainer.faultpoints import fault_point
 from rlvr.trainer.logprobs import completion_logprobs
 from rlvr.types import TrainBatch
 
@@ -45,64 +48,106 @@ class StatSums:
         return {name: total / max(self.tokens, 1.0) for name, total in self.sums.items()}
 
 
+@dataclass(frozen=True)
+class StepSettings:
+    """The non-algorithm settings an optimizer step needs."""
+
+    micro_batch_size: int
+    max_grad_norm: float
+    max_new_tokens: int  # Dr.GRPO's constant normaliser
+    temperature: float  # the sampling temperature: trainer logprobs score the same distribution
+
+
 @torch.no_grad()
-def old_logprobs(policy: Policy, batch: TrainBatch, micro_batch_size: int) -> torch.Tensor:
-    """logprobs_NT of the rollout policy, computed once before the first optimizer step."""
-    parts = []
+def prepass(policy: Policy, batch: TrainBatch, micro_batch_size: int, temperature: float):
+    """logprobs_NT and entropy_NT of the rollout policy, before the first optimizer step."""
+    logps, entropies = [], []
     for idx in torch.arange(batch.num_sequences).split(micro_batch_size):
         with policy.autocast():
-            logp_NT, _ = completion_logprobs(policy.model, batch.select(idx))
-        parts.append(logp_NT.float())
-    return torch.cat(parts)
+            logp_NT, entropy_NT = completion_logprobs(policy.model, batch.select(idx),
+                                                      temperature, entropy="detached")
+        logps.append(logp_NT.float())
+        entropies.append(entropy_NT.float())
+    return torch.cat(logps), torch.cat(entropies)
 
 
 def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algorithm,
-           optim_cfg, max_new_tokens: int, generator: torch.Generator) -> dict[str, float]:
+           settings: StepSettings, generator: torch.Generator) -> dict[str, float]:
     """Run ``algo.epochs`` passes over ``batch`` in ``algo.minibatches`` optimizer steps each."""
     policy.model.train()
-    old_NT = None if algo.reuses_rollout_policy else old_logprobs(policy, batch,
-                                                                   optim_cfg.micro_batch_size)
+    old_NT = entropy_NT = None
+    if algo.needs_prepass:
+        old_NT, entropy_NT = prepass(policy, batch, settings.micro_batch_size,
+                                     settings.temperature)
+        if algo.reuses_rollout_policy:
+            old_NT = None  # one step per batch: the current logprobs, detached, are the old ones
     stats, step_metrics = StatSums(), defaultdict(list)
     for _ in range(algo.epochs):
         order = torch.randperm(batch.num_sequences, generator=generator)
         for mb_idx in order.chunk(algo.minibatches):
-            metrics = _optimizer_step(policy, optimizer, batch.select(mb_idx),
-                                      None if old_NT is None else old_NT[mb_idx],
-                                      algo, optim_cfg, max_new_tokens, stats)
+            mb = batch.select(mb_idx)
+            select_NT = None if algo.select_tokens is None else algo.select_tokens(
+                entropy_NT[mb_idx], mb.completion_mask_NT)
+            loss = accumulate_gradients(policy, mb, None if old_NT is None else old_NT[mb_idx],
+                                        select_NT, algo, settings, stats)
+            metrics = _optimizer_step(policy, optimizer, settings.max_grad_norm)
+            metrics["loss"] = loss
             scheduler.step()
             for name, value in metrics.items():
                 step_metrics[name].append(value)
     out = {f"update/{k}": v for k, v in stats.means().items()}
     out.update({k: sum(v) / len(v) for k, v in step_metrics.items()})
+    if algo.entropy_coef is not None:
+        out["entropy/coef"] = algo.entropy_coef.value
+        algo.entropy_coef.observe(out.get("update/entropy", 0.0))
     return out
 
 
-def _optimizer_step(policy: Policy, optimizer, mb: TrainBatch, old_NT: torch.Tensor | None,
-                    algo: Algorithm, optim_cfg, max_new_tokens: int,
-                    stats: StatSums) -> dict[str, float]:
-    norm = BatchNorm(num_tokens=int(mb.completion_mask_NT.sum()), num_sequences=mb.num_sequences,
-                     max_completion_len=max_new_tokens)
+def accumulate_gradients(policy: Policy, mb: TrainBatch, old_NT: torch.Tensor | None,
+                         select_NT: torch.Tensor | None, algo: Algorithm,
+                         settings: StepSettings, stats: StatSums) -> float:
+    """Forward/backward over ``mb`` in micro-batches; gradients accumulate in ``.grad``.
+    Returns the minibatch's aggregated loss (the sum of the micro-batches' shares)."""
+    norm = BatchNorm.of(mb.completion_mask_NT, settings.max_new_tokens)
     total_loss = 0.0
-    for idx in torch.arange(mb.num_sequences).split(optim_cfg.micro_batch_size):
+    for idx in torch.arange(mb.num_sequences).split(settings.micro_batch_size):
         micro = mb.select(idx)
         with policy.autocast():
-            logp_NT, entropy_NT = completion_logprobs(policy.model, micro, with_entropy=True)
-        logp_NT = logp_NT.float()
-        old = logp_NT.detach() if old_NT is None else old_NT[idx]
-        inputs = LossInputs(logprobs_NT=logp_NT, old_logprobs_NT=old,
-                            advantages_N=micro.advantages_N, mask_NT=micro.completion_mask_NT)
-        loss_NT, stats_NT = algo.objective(inputs)
+            logp_NT, entropy_NT = completion_logprobs(
+                policy.model, micro, settings.temperature,
+                entropy="grad" if algo.entropy_coef is not None else "detached")
+        logp_NT, entropy_NT = logp_NT.float(), entropy_NT.float()
+        inputs = LossInputs(
+            logprobs_NT=logp_NT,
+            old_logprobs_NT=logp_NT.detach() if old_NT is None else old_NT[idx],
+            advantages_N=micro.advantages_N, mask_NT=micro.completion_mask_NT,
+            sampler_logprobs_NT=micro.sampler_logprobs_NT, ref_logprobs_NT=micro.ref_logprobs_NT,
+            entropy_NT=entropy_NT, select_NT=None if select_NT is None else select_NT[idx])
+        loss_NT, stats_NT = algo.token_loss(inputs)
         loss = algo.aggregate(loss_NT, micro.completion_mask_NT, norm)
         loss.backward()
+        fault_point("backward")  # tests only: RLVR_FAULT
         total_loss += float(loss.detach())
-        stats_NT = {**stats_NT, "entropy": entropy_NT,
+        stats_NT = {**stats_NT, "entropy": entropy_NT.detach(),
                     "sampler_logprob_gap": (micro.sampler_logprobs_NT - logp_NT.detach()).abs()}
         stats.add(stats_NT, micro.completion_mask_NT)
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), optim_cfg.max_grad_norm)
+    return total_loss
+
+
+def _optimizer_step(policy: Policy, optimizer, max_grad_norm: float) -> dict[str, float]:
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), max_grad_norm)
     lr = optimizer.param_groups[0]["lr"]
     finite = math.isfinite(float(grad_norm))
     if finite:  # a non-finite gradient never reaches the weights; the skip is counted
         optimizer.step()
+        fault_point("optimizer_step")
     optimizer.zero_grad(set_to_none=True)
-    return {"loss": total_loss, "grad_norm": float(grad_norm), "lr": lr,
-            "nonfinite_skipped": float(not finite)}
+    return {"grad_norm": float(grad_norm), "lr": lr, "nonfinite_skipped": float(not finite)}
+
+
+def step_settings(cfg) -> StepSettings:
+    """The update's settings from a ``RunConfig``."""
+    return StepSettings(micro_batch_size=cfg.optim.micro_batch_size,
+                        max_grad_norm=cfg.optim.max_grad_norm,
+                        max_new_tokens=cfg.rollout.max_new_tokens,
+                        temperature=cfg.rollout.temperature)

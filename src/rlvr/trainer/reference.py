@@ -1,0 +1,60 @@
+"""The frozen reference policy for KL: built only when the algorithm has a KL term, optionally
+re-anchored to the current policy every N steps (ProRL)."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from rlvr.algorithms import Algorithm
+from rlvr.models.loader import Policy
+from rlvr.trainer.logprobs import completion_logprobs
+from rlvr.types import TrainBatch
+
+
+class ReferencePolicy:
+    """A frozen copy of the policy's weights at the start of training (or at the last reset)."""
+
+    def __init__(self, policy: Policy, reset_every: int | None, reset_optimizer: bool) -> None:
+        self.policy = policy
+        self.model = copy.deepcopy(policy.model).eval().requires_grad_(False)
+        self.reset_every = reset_every
+        self.reset_optimizer = reset_optimizer
+
+    @torch.no_grad()
+    def logprobs(self, batch: TrainBatch, micro_batch_size: int,
+                 temperature: float) -> torch.Tensor:
+        """ref logprobs_NT of the completion tokens, in micro-batches."""
+        parts = []
+        for idx in torch.arange(batch.num_sequences).split(micro_batch_size):
+            with self.policy.autocast():
+                logp_NT, _ = completion_logprobs(self.model, batch.select(idx), temperature)
+            parts.append(logp_NT.float())
+        return torch.cat(parts)
+
+    def maybe_reset(self, step: int, optimizer: torch.optim.Optimizer) -> bool:
+        """At every ``reset_every``-th step (not step 0): copy the current weights into the
+        reference and, if configured, clear the optimizer's moments. Returns whether it did."""
+        if self.reset_every is None or step == 0 or step % self.reset_every:
+            return False
+        self.model.load_state_dict(self.policy.model.state_dict())
+        if self.reset_optimizer:
+            optimizer.state.clear()
+        return True
+
+
+def build_reference(policy: Policy, algo: Algorithm) -> ReferencePolicy | None:
+    """None when the algorithm has no KL term: then no reference weights are held at all."""
+    if not algo.needs_reference:
+        return None
+    return ReferencePolicy(policy, algo.kl.reset_every, algo.kl.reset_optimizer)
+
+
+def reference_scorer(reference: ReferencePolicy | None, step: int, optimizer, settings):
+    """The advantage stage's ``ref_logprobs(batch)`` callable for this step (None without KL);
+    re-anchors the reference first when a ProRL reset is due."""
+    if reference is None:
+        return None
+    reference.maybe_reset(step, optimizer)
+    return lambda batch: reference.logprobs(batch, settings.micro_batch_size, settings.temperature)
