@@ -133,32 +133,19 @@ def _summary_text(result) -> str:
 
 @_user_errors
 def run_compare(args: argparse.Namespace) -> int:
-    from rlvr.eval.compare import (common_rows, curve_table, difference_table, overlap,
-                                   overlap_table, paired_difference)
+    from rlvr.eval.compare import common_rows, compare_text, on_rows
     from rlvr.eval.plots import plot_pass_at_k
     from rlvr.eval.results import load_result
 
     results = [load_result(path) for path in args.results]
+    rows = common_rows(results)
+    results = [on_rows(result, rows) for result in results]  # plot and tables are paired
     labels = args.labels.split(",") if args.labels else [Path(p).stem for p in args.results]
     if len(labels) != len(results):
         raise ValueError(f"--labels names {len(labels)} models but {len(results)} files were given")
-    rows = common_rows(results)
-    by_row = [{p.row_id: p for p in r.prompts} for r in results]
-    k = args.k or min(by[row].n for by in by_row for row in rows)
-    overlaps = [overlap(results[0], other, k, labels[0], label)
-                for other, label in zip(results[1:], labels[1:])]
+    text = compare_text(results, labels, args.k)
     out = Path(args.out)
     plot = plot_pass_at_k(results, labels, out / "pass_at_k.png")
-    text = (f"## pass@k ({len(rows)} common prompts; 95 % bootstrap intervals, %)\n\n"
-            + curve_table(results, labels) + "\n")
-    if overlaps:
-        ks = sorted({int(k) for r in results for k in r.summary.get("pass@k", {})})
-        diffs = [(labels[0], label, paired_difference(results[0], other, ks))
-                 for other, label in zip(results[1:], labels[1:])]
-        text += ("\n## Paired difference to the first (percentage points, 95 % paired "
-                 "bootstrap)\n\n" + difference_table(diffs) + "\n")
-        text += (f"\n## Solved-set overlap at k={k} (solved: pass@k >= 1/2)\n\n"
-                 + overlap_table(overlaps) + "\n")
     (out / "compare.md").write_text(text)
     print(text)
     print(f"plot: {plot}\ntable: {out / 'compare.md'}")

@@ -17,6 +17,7 @@ import numpy as np
 from rlvr.eval.bootstrap import bootstrap_ci
 from rlvr.eval.passk import pass_at_k, pass_at_k_matrix
 from rlvr.eval.results import EvalResult, PromptRecord
+from rlvr.eval.summary import summarize
 
 SOLVED_AT = 0.5
 
@@ -52,6 +53,38 @@ def common_rows(results: Sequence[EvalResult]) -> list[str]:
     if not rows:
         raise ValueError("the results share no scored prompt")
     return rows
+
+
+def on_rows(result: EvalResult, rows: Sequence[str]) -> EvalResult:
+    """``result`` restricted to ``rows`` (summary recomputed), so that tables are paired."""
+    if [p.row_id for p in result.prompts if p.n > 0] == list(rows):
+        return result
+    keep = set(rows)
+    prompts = [p for p in result.prompts if p.row_id in keep]
+    ks = [int(k) for k in result.summary.get("pass@k", {})] or result.settings["ks"]
+    return EvalResult(result.model, result.task, result.settings, prompts,
+                      summarize(prompts, ks, seed=result.settings.get("seed", 0)), result.status)
+
+
+def compare_text(results: Sequence[EvalResult], labels: Sequence[str], k: int | None) -> str:
+    """The Markdown of `rlvr compare`: the pass@k table on the common prompts, then (for two or
+    more files) the paired differences and the solved-set overlaps against the first file."""
+    rows = common_rows(results)
+    results = [on_rows(r, rows) for r in results]
+    text = (f"## pass@k ({len(rows)} common prompts; 95 % bootstrap intervals, %)\n\n"
+            + curve_table(results, labels) + "\n")
+    if len(results) < 2:
+        return text
+    k = k or min(p.n for r in results for p in r.prompts)
+    all_ks = sorted({int(j) for r in results for j in r.summary.get("pass@k", {})})
+    pairs = list(zip(results[1:], labels[1:]))
+    diffs = [(labels[0], label, paired_difference(results[0], other, all_ks))
+             for other, label in pairs]
+    overlaps = [overlap(results[0], other, k, labels[0], label) for other, label in pairs]
+    return (text + "\n## Paired difference to the first (percentage points, 95 % paired "
+            "bootstrap)\n\n" + difference_table(diffs) + "\n"
+            + f"\n## Solved-set overlap at k={k} (solved: pass@k >= 1/2)\n\n"
+            + overlap_table(overlaps) + "\n")
 
 
 def solved(record: PromptRecord, k: int) -> bool:

@@ -58,3 +58,16 @@ def test_paired_difference_by_hand(make_result):
     same = paired_difference(a, a, [1, 8])
     assert all(v == {"value": 0.0, "low": 0.0, "high": 0.0} for v in same.values())
     assert "| B - A | +16.7 [" in difference_table([("A", "B", diff)])
+
+
+def test_tables_use_the_common_prompts_only(make_result):
+    from rlvr.eval.compare import compare_text
+
+    a = make_result("A", [8, 0, 8])  # its third prompt is missing from B
+    b = make_result("B", [8, 0])
+    text = compare_text([a, b], ["A", "B"], None)
+    assert "(2 common prompts" in text
+    assert "| A | 2 | 50.0 [" in text  # greedy on the two shared prompts, not 2/3
+    assert "| A | B | 8 | 0 | 0 | 1 | 1 | 2 |" in text
+    assert "Paired difference" in text and "+0.0 [+0.0, +0.0]" in text
+    assert "overlap" not in compare_text([a], ["A"], None)
