@@ -109,7 +109,9 @@ def run_eval(args: argparse.Namespace) -> int:
     policy = load_policy(cfg.model)
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction,
                       batch_size=max(cfg.rollout.batch_size, args.n))
-    result = evaluate(engine, task, rows, settings, cfg.model.name, out, progress=not args.quiet)
+    context = {"task": cfg.task.model_dump(mode="json"), "model": cfg.model.model_dump(mode="json")}
+    result = evaluate(engine, task, rows, settings, cfg.model.name, out, progress=not args.quiet,
+                      context=context)
     print(_summary_text(result))
     print(f"results: {out}")
     return 0

@@ -67,13 +67,14 @@ def score_inline(task: Any) -> Scorer:
 
 def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalSettings,
              model_name: str, out_path: str | Path | None = None, progress: bool = True,
-             scorer: Scorer | None = None,
+             scorer: Scorer | None = None, context: dict[str, Any] | None = None,
              sampling_params: Callable[..., Any] | None = None) -> EvalResult:
     """Evaluate ``rows``; with ``out_path`` the results file is written after every batch and an
     existing partial file with the same settings is resumed. Returns the complete result.
 
     ``scorer`` defaults to the task's verifier alone (no shaping terms of a training reward
-    config) run in the reward worker pool, exactly as training scores it."""
+    config) run in the reward worker pool, exactly as training scores it. ``context`` (for
+    example the task and model config) is stored with the settings and must match on resume."""
     if sampling_params is None:
         from rlvr.rollout.hf import SamplingParams as sampling_params
     if scorer is None:
@@ -81,16 +82,17 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
 
         with RewardPipeline(task) as pipeline:
             return evaluate(engine, task, rows, settings, model_name, out_path, progress,
-                            pipeline.score, sampling_params)
+                            pipeline.score, context, sampling_params)
+    stored = {**settings.to_json(), **({"context": context} if context else {})}
     with torch.random.fork_rng():  # the caller's random streams (CPU and CUDA) stay untouched
-        return _evaluate(engine, task, rows, settings, model_name, out_path, progress, scorer,
-                         sampling_params)
+        return _evaluate(engine, task, rows, settings, stored, model_name, out_path, progress,
+                         scorer, sampling_params)
 
 
 def _evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalSettings,
-              model_name: str, out_path: str | Path | None, progress: bool, scorer: Scorer,
-              sampling_params: Callable[..., Any]) -> EvalResult:
-    result = resume_or_new(out_path, model_name, task.name, settings.to_json())
+              stored: dict[str, Any], model_name: str, out_path: str | Path | None,
+              progress: bool, scorer: Scorer, sampling_params: Callable[..., Any]) -> EvalResult:
+    result = resume_or_new(out_path, model_name, task.name, stored)
     done = {p.row_id for p in result.prompts}
     unknown = done - {row.row_id for row in rows}
     if unknown:

@@ -134,3 +134,15 @@ def test_periodic_eval_writes_step_files_and_keeps_the_callers_rng(tmp_path):
     saved = json.loads((tmp_path / "evals" / "step_000002.json").read_text())
     assert len(saved["prompts"]) == 3 and saved["model"] == "m@step2"
     assert set(metrics) >= {"eval/pass@1", "eval/pass@4", "eval/maj@4", "eval/greedy_accuracy"}
+
+
+def test_resume_refuses_another_context(tmp_path):
+    path = tmp_path / "r.json"
+    evaluate(ScriptedEngine(), ToyTask(), ROWS, SETTINGS, "scripted", out_path=path,
+             progress=False, scorer=score_inline(ToyTask()), context={"instruction": "a"},
+             sampling_params=SamplingParams)
+    assert json.loads(path.read_text())["settings"]["context"] == {"instruction": "a"}
+    with pytest.raises(ValueError, match="different settings.*context"):
+        evaluate(ScriptedEngine(), ToyTask(), ROWS, SETTINGS, "scripted", out_path=path,
+                 progress=False, scorer=score_inline(ToyTask()), context={"instruction": "b"},
+                 sampling_params=SamplingParams)
