@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
@@ -88,10 +89,10 @@ def _slug(text: str) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     from rlvr.config import load_config
     from rlvr.data.tasks import build_task
-    from rlvr.eval.config import EvalSettings
     from rlvr.eval.evaluate import evaluate
-    from rlvr.eval.passk import parse_ks
     from rlvr.models.loader import load_policy
+    from rlvr.rewards.config import RewardConfig
+    from rlvr.rewards.pipeline import RewardPipeline
     from rlvr.rollout.hf import HFEngine
 
     overrides = list(args.overrides)
@@ -99,10 +100,7 @@ def run_eval(args: argparse.Namespace) -> int:
     overrides += [f"task.name={args.task}"] if args.task else []
     overrides += [f"task.eval_size={args.prompts}"] if args.prompts else []
     cfg = load_config(args.config, overrides)
-    settings = EvalSettings(
-        n=args.n, ks=parse_ks(args.k, args.n), temperature=args.temperature, top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens or cfg.rollout.max_new_tokens, seed=args.seed,
-        greedy=not args.no_greedy, prompts_per_batch=args.prompts_per_batch)
+    settings = _settings(args, cfg.rollout.max_new_tokens)
     task = build_task(cfg.task)
     rows = task.eval_rows()
     out = Path(args.out or f"evals/{_slug(cfg.model.name)}__{_slug(task.name)}__n{args.n}.json")
@@ -110,14 +108,28 @@ def run_eval(args: argparse.Namespace) -> int:
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction,
                       batch_size=max(cfg.rollout.batch_size, args.n))
     context = {"task": cfg.task.model_dump(mode="json"), "model": cfg.model.model_dump(mode="json")}
-    result = evaluate(engine, task, rows, settings, cfg.model.name, out, progress=not args.quiet,
-                      context=context)
+    # The task's verifier alone (no shaping terms), in workers configured by reward.pool.
+    scoring = RewardConfig(pool=cfg.reward.pool,
+                           max_infra_error_share=cfg.reward.max_infra_error_share)
+    with RewardPipeline(task, scoring) as pipeline:
+        result = evaluate(engine, task, rows, settings, cfg.model.name, out,
+                          progress=not args.quiet, scorer=pipeline.score, context=context)
     print(_summary_text(result))
     print(f"results: {out}")
     return 0
 
 
-def _summary_text(result) -> str:
+def _settings(args: argparse.Namespace, default_max_new_tokens: int) -> Any:
+    from rlvr.eval.config import EvalSettings
+    from rlvr.eval.passk import parse_ks
+
+    return EvalSettings(
+        n=args.n, ks=parse_ks(args.k, args.n), temperature=args.temperature, top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens or default_max_new_tokens, seed=args.seed,
+        greedy=not args.no_greedy, prompts_per_batch=args.prompts_per_batch)
+
+
+def _summary_text(result: Any) -> str:
     from rlvr.eval.compare import curve_table
 
     s = result.summary

@@ -10,7 +10,8 @@ def run_eval(model_dir, out, seed=0):
     return main(["eval", "--model", str(model_dir), "--task", "chain_sum", "--n", "4",
                  "--k", "1,2,4", "--prompts", "6", "--max-new-tokens", "6", "--seed", str(seed),
                  "--prompts-per-batch", "4", "--quiet", "--out", str(out),
-                 "task.train_size=20", "model.autocast='off'"])
+                 "task.train_size=20", "model.autocast='off'",
+                 "reward.pool.deadline_s=120"])  # a loaded 2-core CI box starts workers slowly
 
 
 def test_eval_is_reproducible_and_compare_and_report_work(tiny_model_dir, tmp_path, capsys):
