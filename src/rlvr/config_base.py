@@ -75,7 +75,10 @@ def format_validation_error(err: ValidationError, root: type[BaseModel]) -> str:
         return (f"unknown config key '{key}'{_suggest(str(loc[-1]), allowed)}; "
                 f"allowed keys here: {', '.join(allowed)}")
     if kind in ("literal_error", "union_tag_invalid"):
-        expected = first.get("ctx", {}).get("expected", "")
+        ctx = first.get("ctx", {})
+        expected = ctx.get("expected") or ctx.get("expected_tags", "")
+        if kind == "union_tag_invalid":  # the key the user wrote: the union's tag field
+            key = f"{key}.{str(ctx.get('discriminator', 'name')).strip(chr(39))}"
         choices = [c.strip(" '\"") for c in expected.replace(" or ", ",").split(",") if c.strip()]
         shown = value if kind == "literal_error" else first.get("ctx", {}).get("tag")
         return (f"bad value for '{key}': {shown!r}{_suggest(str(shown), choices)}; "
