@@ -33,6 +33,8 @@ def resume_config(run_dir: str, config_path: str | None, overrides: list[str],
 
 def train_command(cfg, resume: bool) -> int:
     """Run ``train`` and turn the reliability outcomes into exit codes and messages."""
+    import torch
+
     from rlvr.data.quarantine import DatasetRejected
     from rlvr.trainer.checkpoint import CheckpointError
     from rlvr.trainer.guards import NonFiniteAbort
@@ -47,7 +49,7 @@ def train_command(cfg, resume: bool) -> int:
         return 0
     except (ResumeRefused, DatasetRejected) as err:
         raise ConfigError(str(err)) from None
-    except (NonFiniteAbort, CheckpointError, MemoryError) as err:
+    except (NonFiniteAbort, CheckpointError, MemoryError, torch.OutOfMemoryError) as err:
         print(f"rlvr: aborted: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ABORTED
     print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "

@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from rlvr.config import dump_config
 from rlvr.trainer import checkpoint as ckpt
+from rlvr.trainer import determinism
 from rlvr.trainer.faultpoints import fault_point
 from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite, tensors_finite
 from rlvr.trainer.identity import build_identity, mismatches, version_changes
@@ -40,7 +42,11 @@ class RunSession:
         self.identity = build_identity(t.cfg.model_dump(mode="json"), t.task.train_rows(),
                                        t.policy.tokenizer)
         self.last_saved: int | None = None
-        self.start_step = self._resume() if resume else 0
+        try:
+            self.start_step = self._resume() if resume else 0
+        except BaseException:
+            determinism.restore()
+            raise
         self.flag = PreemptionFlag()
 
     def _resume(self) -> int:
@@ -48,10 +54,12 @@ class RunSession:
         found = ckpt.newest_valid(self.root, self.t.cfg.checkpoint.verify, self.log)
         if found is None:
             self.log(f"rlvr: no complete checkpoint in {self.root}; starting from step 0")
+            (Path(self.t.run_dir) / "config.yaml").write_text(dump_config(self.t.cfg))
             self._truncate_logs(0)
             return 0
         step, directory = found
         problems = self._check_identity(directory)
+        (Path(self.t.run_dir) / "config.yaml").write_text(dump_config(self.t.cfg))
         state = restore_trainer(self.t, directory, reset_data="dataset" in problems)
         self.guard.load_state_dict(state["counters"]["nonfinite"])
         self._truncate_logs(step)
@@ -118,3 +126,4 @@ class RunSession:
 
     def close(self) -> None:
         self.flag.close()
+        determinism.restore()
