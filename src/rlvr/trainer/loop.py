@@ -7,9 +7,8 @@ No variant names appear here: every algorithm choice was resolved by ``build_alg
 
 from __future__ import annotations
 
-import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,19 @@ from tqdm import tqdm
 
 from rlvr.algorithms import Algorithm, build_algorithm
 from rlvr.config import RunConfig, dump_config
-from rlvr.data.tasks import build_task
+from rlvr.data.quarantine import build_checked_task
 from rlvr.models.loader import Policy, load_policy
 from rlvr.rewards.pipeline import RewardPipeline, score_groups
 from rlvr.rollout.hf import HFEngine, SamplingParams
 from rlvr.trainer.batch import build_train_batch
+from rlvr.trainer.determinism import seed_everything, set_deterministic
+from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.heldout import format_eval_table, greedy_eval
 from rlvr.trainer.metrics import MetricsLogger, StageTimer, rollout_metrics
 from rlvr.trainer.prompts import PromptSampler
-from rlvr.trainer.update import build_optimizer, update
+from rlvr.trainer.reference import ReferencePolicy, build_reference, reference_scorer
+from rlvr.trainer.session import RunSession, refuse_fresh_over_checkpoints
+from rlvr.trainer.update import build_optimizer, step_settings, update
 
 
 @dataclass
@@ -46,45 +49,75 @@ class Trainer:
     generator: torch.Generator
     rewards: RewardPipeline | None = None
     """The verifier worker pool and reward terms (cfg.reward); closed by ``train``."""
+    reference: ReferencePolicy | None = None
+    """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL."""
+    stateful: dict[str, Any] = field(default_factory=dict)
+    """Extra objects with ``state_dict()`` / ``load_state_dict()`` saved in every checkpoint
+    (attributes of ``algo`` that have them and the reference weights are found automatically)."""
 
 
-def setup(cfg: RunConfig) -> Trainer:
+def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     run_dir = Path(cfg.log.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_config(cfg))
-    for stale in ("metrics.jsonl", "samples.jsonl"):
-        (run_dir / stale).unlink(missing_ok=True)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    task = build_task(cfg.task)
+    if not resume:  # a resume rewrites config.yaml only once the checkpoint accepted it
+        (run_dir / "config.yaml").write_text(dump_config(cfg))
+        for stale in ("metrics.jsonl", "samples.jsonl"):
+            (run_dir / stale).unlink(missing_ok=True)
+    seed_everything(cfg.seed)
+    task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
+    set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
     policy = load_policy(cfg.model)
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size)
+    engine.record_self_certainty = cfg.reward.needs_self_certainty
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
-    return Trainer(cfg, run_dir, task, policy, engine, build_algorithm(cfg.algorithm), optimizer,
+    algo = build_algorithm(cfg.algorithm)
+    return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
                    scheduler, PromptSampler(task.train_rows(), cfg.seed),
                    MetricsLogger(run_dir, cfg.log.tensorboard),
-                   torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward))
+                   torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
+                   reference=build_reference(policy, algo))
+
+
+def rollout(t: Trainer, num_prompts: int) -> list:
+    """Sample ``num_prompts`` prompts and their groups of completions; scoring starts as soon
+    as each group is decoded."""
+    cfg = t.cfg.rollout
+    params = SamplingParams(cfg.max_new_tokens, cfg.temperature, cfg.top_p)
+    submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
+    return t.engine.generate(t.prompts.next(num_prompts), cfg.group_size, params, on_groups=submit)
+
+
+def sample_more(t: Trainer, num_prompts: int, counts) -> list:
+    """Rollout and reward for more prompts (dynamic sampling); outcome counts accumulate."""
+    groups = rollout(t, num_prompts)
+    counts.update(score_groups(groups, t.task, t.rewards))
+    return groups
 
 
 def train_step(t: Trainer, step: int) -> dict[str, float]:
     """One RL step as named stages; returns the step's metrics."""
     cfg, timer = t.cfg, StageTimer()
     torch.manual_seed(cfg.seed * 100_003 + step)  # sampling is reproducible per step
+    settings = step_settings(cfg)
     with timer.stage("rollout"):
-        rows = t.prompts.next(cfg.rollout.prompts_per_step)
-        params = SamplingParams(cfg.rollout.max_new_tokens, cfg.rollout.temperature,
-                                cfg.rollout.top_p)
-        groups = t.engine.generate(rows, cfg.rollout.group_size, params)
+        groups = rollout(t, cfg.rollout.prompts_per_step)
     with timer.stage("reward"):
         counts = score_groups(groups, t.task, t.rewards)
+        counts.update(mask_invalid_rewards(groups))  # nan / inf scores never reach advantages
+    sampled = rollout_metrics(groups, counts)
+    with timer.stage("group_filter"):
+        groups, filter_metrics = t.algo.fill_groups(groups,
+                                                    sample_more=lambda n: sample_more(t, n, counts))
     with timer.stage("advantages"):
-        batch = build_train_batch(groups, t.algo.advantages, t.policy.tokenizer.pad_token_id)
+        batch, batch_metrics = build_train_batch(
+            groups, t.algo, t.policy.tokenizer.pad_token_id,
+            reference_scorer(t.reference, step, t.optimizer, settings))
     with timer.stage("update"):
-        update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, cfg.optim,
-                                cfg.rollout.max_new_tokens, t.generator)
+        update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
+                                t.generator)
     if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
         t.logger.log_samples(step, groups)
-    metrics = {**rollout_metrics(groups, counts), **update_metrics, **timer.seconds}
+    metrics = {**sampled, **filter_metrics, **batch_metrics, **update_metrics, **timer.seconds}
     tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)
     return metrics
@@ -106,24 +139,34 @@ def save_final(t: Trainer) -> Path:
     return out
 
 
-def train(cfg: RunConfig) -> dict[str, Any]:
-    """Run training from a validated config; returns a summary."""
+def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
+    """Run training from a validated config; returns a summary. ``resume`` continues the run in
+    ``cfg.log.run_dir`` from its newest checkpoint that verifies (docs/reliability.md)."""
     started = time.perf_counter()
-    t = setup(cfg)
+    if not resume:
+        refuse_fresh_over_checkpoints(Path(cfg.log.run_dir))
+    t = setup(cfg, resume)
+    session = None
     try:
-        return _train(t, started)
+        session = RunSession(t, resume)
+        return _train(t, session, started)
     finally:
+        if session is not None:
+            session.close()
         if t.rewards is not None:
             t.rewards.close()
 
 
-def _train(t: Trainer, started: float) -> dict[str, Any]:
-    cfg = t.cfg
-    before = evaluate(t, "before")
-    bar = tqdm(range(cfg.steps), desc="rlvr train", disable=not cfg.log.progress, unit="step")
+def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
+    cfg, start = t.cfg, session.start_step
+    before = evaluate(t, "before") if start == 0 else None
+    bar = tqdm(range(start, cfg.steps), desc="rlvr train", disable=not cfg.log.progress,
+               unit="step", initial=start, total=cfg.steps)
     for step in bar:
         metrics = train_step(t, step)
+        session.observe(step, metrics)  # non-finite counters
         t.logger.log(step, metrics)
+        session.end_step(step)  # guard, checkpoint when due, SIGTERM -> Preempted
         bar.set_postfix(reward=f"{metrics['reward/mean']:.3f}", acc=f"{metrics['accuracy']:.3f}",
                         len=f"{metrics['completion/len_mean']:.1f}",
                         step_s=f"{sum(v for k, v in metrics.items() if k.startswith('time/')):.1f}")
