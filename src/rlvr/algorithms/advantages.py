@@ -16,19 +16,27 @@ from rlvr.algorithms.config import (DrGrpoAdvantage, GrpoAdvantage, PassAtKAdvan
                                     ReinforcePPBaselineAdvantage, RlooAdvantage)
 
 
-def _masked_mean_std(x_BG: torch.Tensor, valid_BG: torch.Tensor, unbiased: bool):
-    """Mean and std over the valid entries of each row (a row is a group, or the whole batch)."""
+def _centred(x_BG: torch.Tensor, valid_BG: torch.Tensor) -> torch.Tensor:
+    """x - mean over the valid entries of each row, exactly 0 for a row of equal values: the row
+    is first shifted by its first valid value, so float noise in the mean cannot leak in (and be
+    blown up by a division by a near-zero std)."""
+    first_B1 = x_BG.gather(1, valid_BG.to(torch.long).argmax(dim=1, keepdim=True))
+    shifted_BG = (x_BG - first_B1) * valid_BG
     n_B1 = valid_BG.sum(dim=1, keepdim=True).clamp(min=1)
-    mean_B1 = (x_BG * valid_BG).sum(dim=1, keepdim=True) / n_B1
-    sq_B1 = (((x_BG - mean_B1) * valid_BG) ** 2).sum(dim=1, keepdim=True)
+    return (shifted_BG - shifted_BG.sum(dim=1, keepdim=True) / n_B1) * valid_BG
+
+
+def _std(centred_BG: torch.Tensor, valid_BG: torch.Tensor, unbiased: bool) -> torch.Tensor:
+    """Std of each row from its centred valid values; rows of one value have std 0."""
+    n_B1 = valid_BG.sum(dim=1, keepdim=True).clamp(min=1)
     dof_B1 = (n_B1 - 1).clamp(min=1) if unbiased else n_B1
-    return mean_B1, (sq_B1 / dof_B1).sqrt()
+    return ((centred_BG ** 2).sum(dim=1, keepdim=True) / dof_B1).sqrt()
 
 
 def _whiten_batch(x_BG: torch.Tensor, valid_BG: torch.Tensor, eps: float) -> torch.Tensor:
     """(x - batch mean) / (batch std + eps) over all valid samples; unbiased std."""
-    mean, std = _masked_mean_std(x_BG.reshape(1, -1), valid_BG.reshape(1, -1), unbiased=True)
-    return ((x_BG - mean) / (std + eps)) * valid_BG
+    c_1N = _centred(x_BG.reshape(1, -1), valid_BG.reshape(1, -1))
+    return (c_1N / (_std(c_1N, valid_BG.reshape(1, -1), unbiased=True) + eps)).reshape(x_BG.shape)
 
 
 def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantage) -> torch.Tensor:
@@ -38,8 +46,8 @@ def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantage) -
     ``std: biased`` divides by G. A group of one, or one whose rewards are all equal, gets 0.
     """
     valid_BG = valid_BG.to(rewards_BG.dtype)
-    mean_B1, std_B1 = _masked_mean_std(rewards_BG, valid_BG, unbiased=cfg.std == "unbiased")
-    return (rewards_BG - mean_B1) / (std_B1 + cfg.eps) * valid_BG
+    centred_BG = _centred(rewards_BG, valid_BG)
+    return centred_BG / (_std(centred_BG, valid_BG, unbiased=cfg.std == "unbiased") + cfg.eps)
 
 
 def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
@@ -49,9 +57,7 @@ def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     Dividing by the group std up-weights near-uniform groups (question-difficulty bias); Dr.GRPO
     drops it. Pair with ``seq_mean_token_sum_norm`` to also remove the length bias.
     """
-    valid_BG = valid_BG.to(rewards_BG.dtype)
-    mean_B1, _ = _masked_mean_std(rewards_BG, valid_BG, unbiased=False)
-    return (rewards_BG - mean_B1) * valid_BG
+    return _centred(rewards_BG, valid_BG.to(rewards_BG.dtype))
 
 
 def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantage) -> torch.Tensor:
@@ -59,8 +65,8 @@ def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantage) -
     i.e. r_i - (sum_group - r_i) / (n - 1). A group with one valid sample gets 0."""
     valid_BG = valid_BG.to(rewards_BG.dtype)
     n_B1 = valid_BG.sum(dim=1, keepdim=True)
-    others_BG = ((rewards_BG * valid_BG).sum(dim=1, keepdim=True) - rewards_BG) / (n_B1 - 1).clamp(min=1)
-    return torch.where(n_B1 > 1, rewards_BG - others_BG, torch.zeros_like(rewards_BG)) * valid_BG
+    # Leave-one-out = n / (n - 1) times the deviation from the full mean (exactly 0 if all equal).
+    return _centred(rewards_BG, valid_BG) * n_B1 / (n_B1 - 1).clamp(min=1)
 
 
 def reinforce_pp(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
@@ -76,8 +82,7 @@ def reinforce_pp_baseline(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     batch, (a - mean_batch(a)) / (std_batch(a) + eps). Group-robust like GRPO, but the scale is
     the batch's, so near-uniform groups are not blown up by a tiny group std."""
     valid = valid_BG.to(rewards_BG.dtype)
-    mean_B1, _ = _masked_mean_std(rewards_BG, valid, unbiased=False)
-    return _whiten_batch((rewards_BG - mean_B1) * valid, valid, cfg.eps)
+    return _whiten_batch(_centred(rewards_BG, valid), valid, cfg.eps)
 
 
 def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
