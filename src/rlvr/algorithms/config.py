@@ -11,8 +11,8 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rlvr.algorithms.config_extras import (EntropyBonus, GroupFilter, KlPenalty, OffPolicyCorrection,
-                                           SampleWeights, TokenSelect)
+from rlvr.algorithms.config_extras import (EntropyBonus, GroupFilter, KlPenalty,
+                                           OffPolicyCorrection, SampleWeights, TokenSelect)
 from rlvr.config_base import Node
 
 # ---- advantage estimators ----------------------------------------------------------------------

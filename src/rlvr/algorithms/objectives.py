@@ -31,7 +31,8 @@ class LossInputs:
 
 def ppo_clip(inp: LossInputs, cfg: PpoClipObjective):
     """PPO-clip (Schulman et al. 2017) with DAPO's decoupled bounds (Yu et al. 2025):
-    loss = -min(ratio * A, clip(ratio, 1 - eps_low, 1 + eps_high) * A), ratio = exp(logp - logp_old).
+    loss = -min(ratio * A, clip(ratio, 1 - eps_low, 1 + eps_high) * A),
+    ratio = exp(logp - logp_old).
 
     ``dual_clip`` c (Ye et al. 2020): for A < 0 the objective is also floored at c * A, so a token
     whose ratio has run far above 1 cannot produce an unbounded loss. ``delta`` (INTELLECT-2): the

@@ -1,4 +1,5 @@
-"""Token selection: which tokens keep their policy gradient. ``(entropy_NT, mask_NT, cfg) -> keep_NT``."""
+"""Token selection: which tokens keep their policy gradient.
+``(entropy_NT, mask_NT, cfg) -> keep_NT``."""
 
 from __future__ import annotations
 

@@ -53,6 +53,7 @@ def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
         metrics["advantage/mean"] = float(advantages_N[valid_N].mean())
         metrics["advantage/abs_mean"] = float(advantages_N[valid_N].abs().mean())
         metrics["advantage/zero_share"] = float((advantages_N[valid_N] == 0).float().mean())
-    metrics["update/loss_token_share"] = float(mask_NT.sum() / batch.completion_mask_NT.sum().clamp(min=1))
+    metrics["update/loss_token_share"] = float(mask_NT.sum()
+                                               / batch.completion_mask_NT.sum().clamp(min=1))
     return replace(batch, completion_mask_NT=mask_NT, advantages_N=advantages_N,
                    ref_logprobs_NT=ref_NT), metrics
