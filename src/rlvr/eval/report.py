@@ -54,8 +54,9 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
         "<p class=note>No metrics.jsonl in this run directory.</p>"]
     missing = missing_diagnostics({key for row in data.metrics for key in row})
     if data.metrics and missing:
-        parts.append("<p class=note>Not recorded by this run: " + html.escape(", ".join(missing))
-                     + ".</p>")
+        parts.append("<p class=note>Standard diagnostics not recorded by this run (some are off "
+                     "by configuration, e.g. KL when no reference model is loaded): "
+                     + html.escape(", ".join(missing)) + ".</p>")
     parts.append("<h2>Evaluation</h2>" + _evals_html(data))
     parts += [_img(p) for name, p in plots if name.startswith("eval")]
     parts.append("<h2>Sample completions</h2>" + _samples_html(data.samples))
