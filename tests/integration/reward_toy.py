@@ -20,8 +20,8 @@ WEIRD = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "huge"
 
 
 def weird(completion: str, row: TaskRow):
-    """F11: a different malformed return per row (row prompt names it)."""
-    kind = row.prompt.split()[0]
+    """F11 / F12: a different malformed return per completion (the completion names it)."""
+    kind = completion
     if kind in WEIRD:
         return RewardResult.scored(WEIRD[kind])
     if kind == "none":

@@ -149,3 +149,72 @@ def test_f21_metrics_sink_failure_warns_once(tmp_path, tiny_model_dir, monkeypat
     out = capsys.readouterr().out
     assert out.count("TensorBoard logging failed (OSError: tensorboard disk gone)") == 1
     assert [r["step"] for r in _metrics(run_dir)] == [0, 1, 2]
+
+
+def _scored_groups(texts: list[str], group_size: int, share: float):
+    from types import SimpleNamespace
+
+    from rlvr.rewards.config import RewardConfig
+    from rlvr.rewards.pipeline import RewardPipeline
+    from rlvr.trainer.guards import mask_invalid_rewards
+    from rlvr.types import Group, Sample, TaskRow
+
+    cfg = RewardConfig.model_validate({"terms": [{"name": "python", "path": "reward_toy:weird"}],
+                                       "pool": {"workers": 1}, "max_infra_error_share": share})
+    groups = []
+    for start in range(0, len(texts), group_size):
+        row = TaskRow(f"r{start}", "p", "1")
+        groups.append(Group(row=row, samples=[Sample(row, [5, 6], [7, 8], [-1.0, -1.0], "stop", t)
+                                              for t in texts[start:start + group_size]]))
+    with RewardPipeline(SimpleNamespace(verify=None), cfg) as pipeline:
+        counts = pipeline.score(groups)
+    counts.update(mask_invalid_rewards(groups))
+    return groups, counts
+
+
+def test_f11_malformed_rewards_are_masked_and_never_reach_advantages():
+    from rlvr.algorithms import build_algorithm
+    from rlvr.algorithms.config import AlgorithmConfig
+    from rlvr.trainer.batch import build_train_batch
+
+    kinds = ["nan", "inf", "-inf", "huge", "none", "string", "list", "12"]
+    groups, counts = _scored_groups(kinds, 4, share=1.0)
+    assert counts["reward/invalid"] == 4  # nan / inf / -inf / 1e30: unscorable, counted
+    assert counts["outcome/infra_error"] == 3  # None / str / list: not a RewardResult
+    assert counts["outcome/scored"] == 1
+    batch, _ = build_train_batch(groups, build_algorithm(AlgorithmConfig()), 0)
+    assert torch.isfinite(batch.advantages_N).all()
+    assert batch.completion_mask_NT[:7].sum() == 0  # the bad samples leave the loss
+
+
+def test_f12_one_raising_sample_of_64_is_an_infra_error_and_the_batch_continues():
+    from rlvr.rewards.errors import RewardInfraError
+
+    groups, counts = _scored_groups(["raise"] + ["7"] * 63, 8, share=0.25)
+    assert counts["outcome/infra_error"] == 1 and counts["outcome/scored"] == 63
+    assert groups[0].samples[0].reward.error.startswith("verifier raised RuntimeError")
+    with pytest.raises(RewardInfraError, match=r"17 of 64 samples \(27%\)"):
+        _scored_groups(["raise"] * 17 + ["7"] * 47, 8, share=0.25)
+
+
+def test_f18_broken_rows_are_quarantined_and_the_run_starts(tmp_path, tiny_model_dir, capsys):
+    from rlvr.cli import main
+
+    data = tmp_path / "d.jsonl"
+    good = write_task(tmp_path / "good.jsonl", train_rows=8).read_text()
+    data.write_text('{"prompt": "no reference"}\n{"prompt": \n' + good)
+    run_dir = tmp_path / "run"
+    loop.train(_cfg(tiny_model_dir, data, run_dir, "steps=1",
+                    "reliability.max_quarantined_share=0.25"))
+    report = json.loads((run_dir / "quarantine.json").read_text())
+    assert report["quarantined_rows"] == 2
+    assert [(r["row"], r["reason"][:18]) for r in report["rows"]] == [
+        (1, "missing field 'ref"), (2, "not valid JSON (Ex")]
+    assert report["files"][str(data)] == {"rows": 12, "quarantined": 2}
+    assert len(_metrics(run_dir)) == 1
+    code = main(["train", f"model.name={tiny_model_dir}", "task.kind=file", f"task.path={data}",
+                 "task.eval_size=2", f"log.run_dir={tmp_path / 'run2'}",
+                 "reliability.max_quarantined_share=0.1"])
+    assert code == 2
+    assert "2 of 12 rows (17%) are broken, above reliability.max_quarantined_share=0.1" in \
+        capsys.readouterr().err

@@ -35,7 +35,8 @@ class QuarantineReport:
         return {"quarantined_rows": len(self.rows), "files": self.files}
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps({**self.counts(), "rows": self.rows}, indent=1) + "\n")
+        rows = sorted(self.rows, key=lambda r: (r["file"], r["row"]))
+        path.write_text(json.dumps({**self.counts(), "rows": rows}, indent=1) + "\n")
 
 
 _ACTIVE: ContextVar[QuarantineReport | None] = ContextVar("rlvr_quarantine", default=None)
@@ -56,7 +57,7 @@ def _check_threshold(report: QuarantineReport) -> None:
     for name, counts in report.files.items():
         total, bad = counts["rows"], counts["quarantined"]
         if total and bad / total > report.max_share:
-            first = next(r for r in report.rows if r["file"] == name)
+            first = min((r for r in report.rows if r["file"] == name), key=lambda r: r["row"])
             raise DatasetRejected(
                 f"{name}: {bad} of {total} rows ({bad / total:.0%}) are broken, above "
                 f"reliability.max_quarantined_share={report.max_share}; first: row {first['row']}: "
@@ -141,5 +142,5 @@ def build_checked_task(cfg: Any, run_dir: Path) -> Any:
     report.write(run_dir / REPORT_NAME)
     if report.rows:
         print(f"rlvr: warning: {len(report.rows)} broken dataset rows quarantined "
-              f"(see {run_dir / REPORT_NAME}); first: {report.rows[0]}", flush=True)
+              f"(see {run_dir / REPORT_NAME})", flush=True)
     return task

@@ -114,6 +114,7 @@ def commit(root: Path, step: int, write_files: Callable[[Path], None], keep_last
                               "older checkpoints were kept")
     fault_point("ckpt:before_rotate")
     rotate(root, step, keep_last)
+    remove_partial(root)  # a same-step directory set aside above
     return final
 
 

@@ -26,7 +26,8 @@ class NonFiniteAbort(RuntimeError):
 
 
 def mask_invalid_rewards(groups: list[Group]) -> dict[str, float]:
-    """Mark non-finite or absurd scores unscorable (masked, zero advantage); returns counts."""
+    """Mark non-finite or absurd scores unscorable (masked, zero advantage); returns count
+    deltas to add to the pipeline's outcome counts."""
     invalid = 0
     for group in groups:
         for sample in group.samples:
@@ -38,7 +39,10 @@ def mask_invalid_rewards(groups: list[Group]) -> dict[str, float]:
                     or abs(score) > MAX_ABS_REWARD:
                 sample.reward = replace(reward, score=None, verdict=f"invalid_reward:{score!r}"[:60])
                 invalid += 1
-    return {"reward/invalid": float(invalid)} if invalid else {}
+    if not invalid:
+        return {}  # deltas for the outcome counts the pipeline already made
+    return {"reward/invalid": float(invalid), "outcome/scored": -float(invalid),
+            "outcome/unscorable": float(invalid)}
 
 
 class NonFiniteGuard:
