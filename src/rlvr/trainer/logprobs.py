@@ -6,6 +6,7 @@ from typing import Literal
 
 import torch
 
+from rlvr.trainer.prefix import completion_logits
 from rlvr.types import TrainBatch
 
 EntropyMode = Literal["off", "detached", "grad"]
@@ -17,17 +18,13 @@ def completion_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
 
     The logits are divided by the sampling ``temperature``, so the trainer scores the
     distribution the rollout engine sampled from (the sampler's logprobs are taken after the
-    temperature, too). Only the last T+1 positions get logits (``logits_to_keep``), so the
-    full-vocabulary logits of the prompt are never materialised. Position P-1+t predicts
-    completion token t. ``entropy='grad'`` keeps the entropy in the graph (entropy bonus);
+    temperature, too). Only completion positions get logits, so the full-vocabulary logits of
+    the prompt are never materialised, and a prompt shared by several rows is computed once
+    (trainer/prefix.py). ``entropy='grad'`` keeps the entropy in the graph (entropy bonus);
     ``'detached'`` computes it as a diagnostic only.
     """
     T = batch.completion_len
-    # Positions count real tokens only, as in generation with a left-padded prompt.
-    position_ids_NL = (batch.attention_mask_NL.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=batch.input_ids_NL, attention_mask=batch.attention_mask_NL,
-                position_ids=position_ids_NL, logits_to_keep=T + 1, use_cache=False)
-    logits_NTV = out.logits[:, :-1, :].float()  # [N, T, V]
+    logits_NTV = completion_logits(model, batch).float()  # [N, T, V]; shared prompts run once
     if temperature != 1.0:
         logits_NTV = logits_NTV / temperature
     targets_NT = batch.input_ids_NL[:, -T:]

@@ -18,6 +18,7 @@ from rlvr.algorithms import Algorithm, BatchNorm, LossInputs
 from rlvr.models.loader import Policy
 from rlvr.trainer.faultpoints import fault_point
 from rlvr.trainer.logprobs import completion_logprobs
+from rlvr.trainer.prefix import group_aligned_order
 from rlvr.types import TrainBatch
 
 
@@ -83,7 +84,7 @@ def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algori
             old_NT = None  # one step per batch: the current logprobs, detached, are the old ones
     stats, step_metrics = StatSums(), defaultdict(list)
     for _ in range(algo.epochs):
-        order = torch.randperm(batch.num_sequences, generator=generator)
+        order = group_aligned_order(batch, generator)
         for mb_idx in order.chunk(algo.minibatches):
             mb = batch.select(mb_idx)
             select_NT = None if algo.select_tokens is None else algo.select_tokens(
