@@ -26,9 +26,12 @@ def task_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory, tiny_model_dir, task_file) -> Path:
+    """The uninterrupted run, in this process (deterministic mode is undone when it ends)."""
+    from rlvr.config import load_config
+    from rlvr.trainer.loop import train
+
     run_dir = tmp_path_factory.mktemp("faults-ref") / "run"
-    done = rlvr_train(train_args(tiny_model_dir, task_file, run_dir))
-    assert done.returncode == 0, done.stderr[-2000:]
+    train(load_config(None, train_args(tiny_model_dir, task_file, run_dir)))
     return run_dir
 
 
