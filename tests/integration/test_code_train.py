@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_eval_cli import build_tiny_model_dir
 
 from rlvr.cli import main
 from rlvr.sandbox import SandboxConfig, SandboxUnavailable
@@ -23,14 +22,14 @@ PROBLEMS = [
 ]
 
 
-def test_train_on_code_task_logs_verdicts(tmp_path) -> None:
+def test_train_on_code_task_logs_verdicts(tmp_path, tiny_model_dir) -> None:
     try:
         select_level(SandboxConfig(), probe())
     except SandboxUnavailable as err:
         pytest.skip(f"sandbox unavailable: {err}")
     data = tmp_path / "code.jsonl"
     data.write_text("".join(json.dumps(p) + "\n" for p in PROBLEMS))
-    model = build_tiny_model_dir(tmp_path / "model")
+    model = tiny_model_dir
     run_dir = tmp_path / "run"
     code = main(["train", f"model.name={model}", "task.kind=code_file", f"task.path={data}",
                  "task.eval_size=1", "task.scoring.sandbox.timeout_s=3", "steps=2",
