@@ -103,6 +103,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=900)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write the result JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rlvr-soak-"))
     model, data = make_tiny_model_dir(work / "model"), write_task(work / "data.jsonl", 16)
@@ -126,7 +127,10 @@ def main() -> int:
     print(json.dumps(result, indent=1))
     if opts.out:
         opts.out.write_text(json.dumps(result, indent=1) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+    if opts.keep:
+        print(f"work directory: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0 if result["passed"] else 1
 
 

@@ -27,6 +27,7 @@ def train_args(model: Path, data: Path, run_dir: Path, steps: int = 6, every: in
             "rollout.max_new_tokens=4", "eval=null", f"log.run_dir={run_dir}",
             "log.tensorboard=false", "log.progress=false", "log.samples_every=1",
             f"checkpoint.every={every}", "checkpoint.keep_last=2", "reward.pool.workers=1",
+            "reward.pool.deadline_s=120",  # a verifier timeout depends on the clock, not the seed
             "reward.terms=[{name: python, path: 'reward_toy:digits'}]", "optim.lr=0.01",
             "reliability.deterministic=true", "seed=3"]
 

@@ -72,6 +72,28 @@ class _ModuleState:
         self.module.load_state_dict(state)
 
 
+class _CounterState:
+    """Run-wide counters of the reward stage (``outcome/infra_error_total``, pool timeouts...),
+    so the cumulative metrics continue across a resume instead of restarting at 0."""
+
+    def __init__(self, rewards: Any) -> None:
+        self.rewards = rewards
+
+    def _counters(self) -> dict[str, Any]:
+        pool = getattr(self.rewards, "pool", None)
+        found = {"totals": getattr(self.rewards, "totals", None),
+                 "pool": getattr(pool, "counts", None)}
+        return {k: v for k, v in found.items() if isinstance(v, dict)}
+
+    def state_dict(self) -> dict[str, dict[str, int]]:
+        return {name: dict(counter) for name, counter in self._counters().items()}
+
+    def load_state_dict(self, state: dict[str, dict[str, int]]) -> None:
+        for name, counter in self._counters().items():
+            counter.clear()
+            counter.update(state.get(name, {}))
+
+
 def _has_state(obj: Any) -> bool:
     return callable(getattr(obj, "state_dict", None)) and callable(
         getattr(obj, "load_state_dict", None)) and not isinstance(obj, torch.nn.Module)
@@ -79,7 +101,8 @@ def _has_state(obj: Any) -> bool:
 
 def stateful_objects(t: Any) -> dict[str, Any]:
     """``Trainer.stateful`` plus what is found: attributes of ``t.algo`` with ``state_dict`` /
-    ``load_state_dict`` (adaptive coefficients, carry-over buffers) and the KL reference weights."""
+    ``load_state_dict`` (adaptive coefficients, carry-over buffers), the KL reference weights and
+    the reward stage's run-wide counters."""
     objects = dict(getattr(t, "stateful", None) or {})
     for name, value in sorted(getattr(getattr(t, "algo", None), "__dict__", {}).items()):
         if _has_state(value):
@@ -87,6 +110,9 @@ def stateful_objects(t: Any) -> dict[str, Any]:
     reference = getattr(t, "reference", None)
     if reference is not None and isinstance(getattr(reference, "model", None), torch.nn.Module):
         objects.setdefault("reference", _ModuleState(reference.model))
+    rewards = getattr(t, "rewards", None)
+    if rewards is not None:
+        objects.setdefault("rewards", rewards if _has_state(rewards) else _CounterState(rewards))
     return objects
 
 

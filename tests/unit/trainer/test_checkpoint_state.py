@@ -108,3 +108,18 @@ def test_nonfinite_guard_counts_resets_and_aborts():
     restored.observe(3, {"loss": math.nan})
     with pytest.raises(NonFiniteAbort, match="2 consecutive steps"):
         restored.check(model, opt)
+
+
+def test_reward_counters_are_found_and_restored():
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from rlvr.trainer.resume import stateful_objects
+
+    rewards = SimpleNamespace(totals=Counter({"outcome/infra_error": 3}),
+                              pool=SimpleNamespace(counts=Counter({"timeouts": 2})))
+    state = stateful_objects(SimpleNamespace(rewards=rewards))["rewards"].state_dict()
+    fresh = SimpleNamespace(totals=Counter(), pool=SimpleNamespace(counts=Counter({"timeouts": 0})))
+    stateful_objects(SimpleNamespace(rewards=fresh))["rewards"].load_state_dict(
+        json.loads(json.dumps(state)))
+    assert fresh.totals["outcome/infra_error"] == 3 and fresh.pool.counts["timeouts"] == 2
