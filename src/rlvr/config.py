@@ -18,6 +18,7 @@ from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.config_base import ConfigError, Node, format_validation_error
 from rlvr.config_tree import apply_override, deep_merge, expand_presets
 from rlvr.data.code_config import CodeFileTask, HumanEvalTask
+from rlvr.eval.config import PeriodicEvalConfig
 from rlvr.data.task_configs import MathFileTask, ReasoningGymMathTask, SqlTask
 from rlvr.rewards.config import RewardConfig
 from rlvr.trainer.checkpoint_config import CheckpointConfig, ReliabilityConfig
@@ -134,6 +135,9 @@ class EvalConfig(Node):
     """Evaluate the held-out split after training (greedy)."""
     max_new_tokens: int | None = None
     """Defaults to rollout.max_new_tokens."""
+    periodic: PeriodicEvalConfig | None = None
+    """pass@k / maj@k / greedy accuracy on the held-out split every N steps (off when null),
+    written to RUN_DIR/evals/ and logged as eval/* metrics."""
 
 
 class LogConfig(Node):

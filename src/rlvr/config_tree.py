@@ -27,6 +27,8 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         value = yaml.safe_load(text) if text else ""
     except yaml.YAMLError:
         value = text
+    if isinstance(value, bool) and text.strip().lower() not in ("true", "false"):
+        value = text  # YAML 1.1 reads on/off/yes/no as booleans; `model.autocast=off` means "off"
     node = raw
     parts = key.split(".")
     for part in parts[:-1]:

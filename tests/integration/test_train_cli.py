@@ -15,13 +15,20 @@ TINY_RUN = ["steps=3", "task.train_size=40", "task.eval_size=4", "rollout.prompt
 
 def test_three_step_smoke_run_and_checkpoint_loads(tiny_model_dir, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    code = cli.main(["train", f"model.name={tiny_model_dir}", f"log.run_dir={run_dir}", *TINY_RUN])
+    code = cli.main(["train", f"model.name={tiny_model_dir}", f"log.run_dir={run_dir}", *TINY_RUN,
+                     "eval.periodic={every: 2, n: 2, num_prompts: 2}"])
     assert code == 0
     lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in lines] == [0, 1, 2]
     for key in ("reward/mean", "accuracy", "completion/len_mean", "loss", "grad_norm", "lr",
-                "time/rollout", "time/update", "update/entropy"):
+                "time/rollout", "time/reward", "time/update", "time/weight_sync",
+                "update/entropy", "update/sampler_logprob_gap", "throughput/tokens_per_s"):
         assert all(key in m for m in lines), key
+    # Periodic evaluation after step 2 (every 2) and after the last step.
+    assert sorted(p.name for p in (run_dir / "evals").iterdir()) == ["step_000002.json",
+                                                                     "step_000003.json"]
+    assert any(k.startswith("eval/") for k in lines[1]) and not any(
+        k.startswith("eval/") for k in lines[0])
     assert (run_dir / "samples.jsonl").stat().st_size > 0
     assert (run_dir / "config.yaml").read_text().startswith("seed: 0")
     assert json.loads((run_dir / "eval_after.json").read_text())["num_prompts"] == 4

@@ -24,6 +24,11 @@ def test_yaml_and_dotted_overrides(tmp_path):
     assert cfg.task.params == {"min_terms": 2}
 
 
+def test_yaml_11_words_stay_strings_in_overrides():
+    cfg = load_config(None, ["model.autocast=off", "log.progress=false"])
+    assert cfg.model.autocast == "off" and cfg.log.progress is False
+
+
 def test_partial_variant_override_keeps_defaults():
     cfg = load_config(None, ["algorithm.objective.eps_high=0.28"])
     assert cfg.algorithm.objective.name == "ppo_clip"

@@ -84,6 +84,10 @@ class ReasoningGymTask:
     def verify(self, completion: str, row: TaskRow) -> RewardResult:
         return verify_reasoning_gym(completion, row)
 
+    def extract_answer(self, completion: str) -> str | None:
+        """The answer the scorer sees (majority votes are taken over these), or None."""
+        return extract_answer(completion, self.cfg.extract) or None
+
 
 def verify_reasoning_gym(completion: str, row: TaskRow) -> RewardResult:
     """reasoning-gym's own scorer on the extracted answer. Partial credit is kept as the score;

@@ -38,6 +38,9 @@ class HFEngine:
         self.record_self_certainty = False
         """Record ``Sample.self_certainty`` (set from ``cfg.reward.needs_self_certainty``)."""
 
+    def sync_weights(self) -> None:
+        """Nothing to copy: this engine generates with the trained model object itself."""
+
     def prompt_ids(self, row: TaskRow) -> list[int]:
         return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
 

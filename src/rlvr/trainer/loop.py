@@ -18,6 +18,7 @@ from tqdm import tqdm
 from rlvr.algorithms import Algorithm, build_algorithm
 from rlvr.config import RunConfig, dump_config
 from rlvr.data.quarantine import build_checked_task
+from rlvr.eval.periodic import due, periodic_eval
 from rlvr.models.loader import Policy, load_policy
 from rlvr.rewards.pipeline import RewardPipeline, score_groups
 from rlvr.rollout.hf import HFEngine, SamplingParams
@@ -115,12 +116,24 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
     with timer.stage("update"):
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
                                 t.generator)
+    with timer.stage("weight_sync"):
+        t.engine.sync_weights()
     if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
         t.logger.log_samples(step, groups)
     metrics = {**sampled, **filter_metrics, **batch_metrics, **update_metrics, **timer.seconds}
     tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)
     return metrics
+
+
+def periodic_evaluation(t: Trainer, step: int) -> dict[str, float]:
+    """pass@k / maj@k on the held-out split when ``eval.periodic`` says this step is due."""
+    periodic = t.cfg.eval.periodic if t.cfg.eval is not None else None
+    if not due(periodic, step, t.cfg.steps):
+        return {}
+    scorer = None if t.rewards is None else (lambda groups: score_groups(groups, t.task, t.rewards))
+    return periodic_eval(t.engine, t.task, periodic, step, t.run_dir, t.cfg.model.name,
+                         t.cfg.rollout.max_new_tokens, scorer=scorer)
 
 
 def evaluate(t: Trainer, label: str) -> dict | None:
@@ -164,6 +177,7 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
                unit="step", initial=start, total=cfg.steps)
     for step in bar:
         metrics = train_step(t, step)
+        metrics.update(periodic_evaluation(t, step))
         session.observe(step, metrics)  # non-finite counters
         t.logger.log(step, metrics)
         session.end_step(step)  # guard, checkpoint when due, SIGTERM -> Preempted
