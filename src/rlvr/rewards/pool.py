@@ -34,8 +34,9 @@ from typing import Any, Callable
 from rlvr.types import RewardResult, TaskRow
 
 Verifier = Callable[[str, TaskRow], RewardResult]
-PRELOAD = ["rlvr.rewards.preload"]
+PRELOAD = ["rlvr.rewards.preload", "rlvr.data.tasks"]  # tasks pull in torch via rlvr.types
 _STARTUP_FAILURES_MAX = 5
+_INSTALL_TIMEOUT_S = 120.0  # loading a verifier (imports) is not part of any sample's deadline
 
 
 def _vm_size_bytes() -> int:
@@ -80,8 +81,9 @@ def _worker_main(conn: Connection, memory_mb: int) -> None:
             message = conn.recv()
         except EOFError:
             return
-        if message[0] == "install":
-            verifiers[message[1]] = pickle.loads(message[2])
+        if message[0] == "install":  # unpickling imports the verifier's modules: acknowledged,
+            verifiers[message[1]] = pickle.loads(message[2])  # so it never eats a deadline
+            conn.send(("installed", message[1]))
             continue
         _, job_id, key, completion, row = message
         result, recycle = run_verifier(verifiers[key], completion, row)
@@ -202,6 +204,10 @@ class WorkerPool:
     def _dispatch(self, worker: _Worker, job: _Job) -> None:
         if job.key not in worker.installed:
             worker.conn.send(("install", job.key, self._pickles[job.key]))
+            # The per-sample deadline starts only once the verifier is loaded in the worker.
+            if not worker.conn.poll(_INSTALL_TIMEOUT_S):
+                raise OSError(f"verifier worker did not load the verifier in {_INSTALL_TIMEOUT_S} s")
+            worker.conn.recv()  # ("installed", key); EOFError if the worker died loading it
             worker.installed.add(job.key)
         worker.conn.send(("run", 0, job.key, job.completion, job.row))
         worker.job, worker.deadline = job, time.monotonic() + self.deadline_s
