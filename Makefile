@@ -21,8 +21,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
+# Each quickstart gets its own run directory (a run directory with checkpoints is only resumed).
 quickstart: setup
-	$(BIN)/rlvr train configs/quickstart.yaml
+	$(BIN)/rlvr train configs/quickstart.yaml log.run_dir=runs/quickstart-$$(date +%Y%m%d-%H%M%S)
 
 # System packages used by the tests: bubblewrap (the code sandbox) and chromium (the HTML report
 # test). Installed only when missing and when we are root; the tests skip with a reason otherwise.
