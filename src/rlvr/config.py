@@ -18,8 +18,9 @@ from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.config_base import ConfigError, Node, format_validation_error
 from rlvr.config_tree import apply_override, deep_merge, expand_presets
 from rlvr.data.code_config import CodeFileTask, HumanEvalTask
+from rlvr.data.task_configs import (FileTask, MathFileTask, ReasoningGymMathTask,
+                                    ReasoningGymTask, SqlTask)
 from rlvr.eval.config import PeriodicEvalConfig
-from rlvr.data.task_configs import MathFileTask, ReasoningGymMathTask, SqlTask
 from rlvr.rewards.config import RewardConfig
 from rlvr.trainer.checkpoint_config import CheckpointConfig, ReliabilityConfig
 
@@ -32,71 +33,6 @@ class ModelConfig(Node):
     autocast: Literal["auto", "bf16", "off"] = "auto"
     """bf16 autocast for forward passes: 'auto' uses it where the CPU/GPU supports bf16 well."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
-class TaskCommon(Node):
-    system_prompt: str | None = None
-    """Optional system message placed before the prompt in the chat template."""
-    instruction: str | None = None
-    """Optional text appended to every prompt (for example an answer-format request)."""
-    eval_size: int = Field(64, ge=1)
-    """Held-out prompts used for evaluation."""
-
-
-class ReasoningGymTask(TaskCommon):
-    """A reasoning-gym generator. Train and held-out rows are generated from different seeds and
-    any held-out question that also appears in the train split is dropped, so they are disjoint."""
-
-    kind: Literal["reasoning_gym"] = "reasoning_gym"
-    name: str = "chain_sum"
-    params: dict[str, Any] = Field(default_factory=dict)
-    """Generator parameters, passed to reasoning_gym.create_dataset."""
-    extract: Literal["answer_tag", "last_number"] = "answer_tag"
-    """What the task's scorer sees: the last <answer>…</answer> (else the whole completion), or
-    the last number of the completion."""
-    train_size: int = Field(2000, ge=1)
-    train_seed: int = 1
-    eval_seed: int = 1_000_000
-    """reasoning-gym draws row i from Random(seed + i), so the two seeds must be further apart
-    than the rows each split generates (checked)."""
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        from rlvr.data.reasoning_gym import check_task_name
-
-        check_task_name(value)
-        return value
-
-    @model_validator(mode="after")
-    def _seeds_differ(self) -> "ReasoningGymTask":
-        lo, hi = self.train_seed, self.train_seed + self.train_size
-        eval_lo, eval_hi = self.eval_seed, self.eval_seed + 8 * self.eval_size
-        if eval_lo < hi and lo < eval_hi:
-            raise ValueError(f"eval_seed={self.eval_seed} reuses generator seeds of the train split "
-                             f"(rows use seeds {lo}..{hi - 1}, held-out {eval_lo}..{eval_hi - 1})")
-        return self
-
-
-class FileTask(TaskCommon):
-    """Rows from a local JSONL or Parquet file with a field mapping."""
-
-    kind: Literal["file"] = "file"
-    path: Path
-    eval_path: Path | None = None
-    """Held-out rows; when absent, the last ``eval_size`` rows of ``path`` are held out."""
-    prompt_field: str = "prompt"
-    reference_field: str = "reference"
-    verifier: Literal["numeric", "exact", "exact_nocase"] = "numeric"
-
-    @field_validator("path", "eval_path")
-    @classmethod
-    def _exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file not found: {value}")
-        if value is not None and value.suffix not in (".jsonl", ".parquet"):
-            raise ValueError(f"{value}: expected a .jsonl or .parquet file")
-        return value
 
 
 TaskConfig = Annotated[Union[ReasoningGymTask, FileTask, HumanEvalTask, CodeFileTask,

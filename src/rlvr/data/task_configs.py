@@ -24,44 +24,31 @@ def _must_exist(value: Path) -> Path:
     return value
 
 
-class _VerifiedTaskCommon(Node):
+class TaskCommon(Node):
     system_prompt: str | None = None
     """Optional system message placed before the prompt in the chat template."""
     instruction: str | None = None
     """Optional text appended to every prompt (for example an answer-format request)."""
-    eval_size: int = Field(16, ge=1)
+    eval_size: int = Field(64, ge=1)
     """Held-out prompts used for evaluation."""
 
 
-class MathFileTask(_VerifiedTaskCommon):
-    """Math word problems from a JSONL/Parquet file with a question and an answer field. With
-    ``answer_format: gsm8k`` the gold answer is the text after the last '####'."""
+class ReasoningGymTask(TaskCommon):
+    """A reasoning-gym generator. Train and held-out rows are generated from different seeds and
+    any held-out question that also appears in the train split is dropped, so they are disjoint."""
 
-    kind: Literal["math_file"] = "math_file"
-    path: Path = Field(default_factory=lambda: shipped_file("gsm8k_sample.jsonl"))
-    question_field: str = "question"
-    answer_field: str = "answer"
-    answer_format: Literal["gsm8k", "plain"] = "gsm8k"
-    math: MathPolicy = MathPolicy()
-
-    _exists = field_validator("path")(_must_exist)
-
-
-class ReasoningGymMathTask(_VerifiedTaskCommon):
-    """A reasoning-gym generator whose answers are checked by the bounded math verifier
-    (extraction, normalisation, exact and symbolic equivalence) instead of its own scorer."""
-
-    kind: Literal["reasoning_gym_math"] = "reasoning_gym_math"
-    name: str = "basic_arithmetic"
+    kind: Literal["reasoning_gym"] = "reasoning_gym"
+    name: str = "chain_sum"
     params: dict[str, Any] = Field(default_factory=dict)
     """Generator parameters, passed to reasoning_gym.create_dataset."""
+    extract: Literal["answer_tag", "last_number"] = "answer_tag"
+    """What the task's scorer sees: the last <answer>…</answer> (else the whole completion), or
+    the last number of the completion."""
     train_size: int = Field(2000, ge=1)
     train_seed: int = 1
     eval_seed: int = 1_000_000
-    """Row i comes from Random(seed + i): the seed ranges of the two splits must not overlap."""
-    extract: Literal["answer_tag", "last_number"] = "answer_tag"
-    """Unused by the math verifier (it extracts \\boxed{}, Answer:, tags, last number)."""
-    math: MathPolicy = MathPolicy()
+    """reasoning-gym draws row i from Random(seed + i), so the two seeds must be further apart
+    than the rows each split generates (checked)."""
 
     @field_validator("name")
     @classmethod
@@ -72,15 +59,63 @@ class ReasoningGymMathTask(_VerifiedTaskCommon):
         return value
 
     @model_validator(mode="after")
-    def _disjoint_seeds(self) -> "ReasoningGymMathTask":
-        train = range(self.train_seed, self.train_seed + self.train_size)
-        held_out = range(self.eval_seed, self.eval_seed + 8 * self.eval_size)
-        if train.start < held_out.stop and held_out.start < train.stop:
-            raise ValueError(f"eval_seed={self.eval_seed} reuses generator seeds of the train split")
+    def _seeds_differ(self) -> "ReasoningGymTask":
+        lo, hi = self.train_seed, self.train_seed + self.train_size
+        eval_lo, eval_hi = self.eval_seed, self.eval_seed + 8 * self.eval_size
+        if eval_lo < hi and lo < eval_hi:
+            raise ValueError(f"eval_seed={self.eval_seed} reuses generator seeds of the train split "
+                             f"(rows use seeds {lo}..{hi - 1}, held-out {eval_lo}..{eval_hi - 1})")
         return self
 
 
-class SqlTask(_VerifiedTaskCommon):
+class FileTask(TaskCommon):
+    """Rows from a local JSONL or Parquet file with a field mapping."""
+
+    kind: Literal["file"] = "file"
+    path: Path
+    eval_path: Path | None = None
+    """Held-out rows; when absent, the last ``eval_size`` rows of ``path`` are held out."""
+    prompt_field: str = "prompt"
+    reference_field: str = "reference"
+    verifier: Literal["numeric", "exact", "exact_nocase"] = "numeric"
+
+    @field_validator("path", "eval_path")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        if value is not None and value.suffix not in (".jsonl", ".parquet"):
+            raise ValueError(f"{value}: expected a .jsonl or .parquet file")
+        return value
+
+
+class MathFileTask(TaskCommon):
+    """Math word problems from a JSONL/Parquet file with a question and an answer field. With
+    ``answer_format: gsm8k`` the gold answer is the text after the last '####'."""
+
+    kind: Literal["math_file"] = "math_file"
+    eval_size: int = Field(16, ge=1)
+    path: Path = Field(default_factory=lambda: shipped_file("gsm8k_sample.jsonl"))
+    question_field: str = "question"
+    answer_field: str = "answer"
+    answer_format: Literal["gsm8k", "plain"] = "gsm8k"
+    math: MathPolicy = MathPolicy()
+
+    _exists = field_validator("path")(_must_exist)
+
+
+class ReasoningGymMathTask(ReasoningGymTask):
+    """A reasoning-gym generator whose answers are checked by the bounded math verifier
+    (extraction, normalisation, exact and symbolic equivalence) instead of its own scorer.
+    ``extract`` is unused: the math verifier extracts \\boxed{}, Answer:, tags, the last number."""
+
+    kind: Literal["reasoning_gym_math"] = "reasoning_gym_math"  # type: ignore[assignment]
+    name: str = "basic_arithmetic"
+    eval_size: int = Field(16, ge=1)
+    math: MathPolicy = MathPolicy()
+
+
+class SqlTask(TaskCommon):
     """Text-to-SQL over a SQLite database: rows with a question and a gold query."""
 
     kind: Literal["sql"] = "sql"
