@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.config_base import ConfigError, Node, format_validation_error

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from rlvr.data import quarantine
+from rlvr.data.split import RowListTask, hold_out_tail
 from rlvr.rewards.basic import BASIC_VERIFIERS
-from rlvr.types import RewardResult, TaskRow
+from rlvr.types import TaskRow
 
 
 def read_records(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -64,13 +65,13 @@ def rows_from_records(records: list[dict], path: Path, prompt_field: str,
     return rows
 
 
-class FileTask:
+class FileTask(RowListTask):
     """Train rows from ``path``; held-out rows from ``eval_path`` or the last ``eval_size`` rows."""
 
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
         self.name = cfg.path.stem
-        self._verify = BASIC_VERIFIERS[cfg.verifier]
+        self.verifier = BASIC_VERIFIERS[cfg.verifier]
         fields = (cfg.prompt_field, cfg.reference_field)
         rows = rows_from_records(read_records(cfg.path, fields), cfg.path, cfg.prompt_field,
                                  cfg.reference_field, "train")
@@ -79,17 +80,6 @@ class FileTask:
             self._eval = rows_from_records(read_records(cfg.eval_path, fields), cfg.eval_path,
                                            cfg.prompt_field, cfg.reference_field, "eval")
         else:
-            if len(rows) <= cfg.eval_size:
-                raise ValueError(f"{cfg.path}: {len(rows)} rows cannot hold out eval_size="
-                                 f"{cfg.eval_size} and still train; set task.eval_path")
-            self._train, self._eval = rows[:-cfg.eval_size], rows[-cfg.eval_size:]
+            self._train, self._eval = hold_out_tail(rows, cfg.eval_size, cfg.path)
         self._eval = self._eval[:cfg.eval_size]
 
-    def train_rows(self) -> list[TaskRow]:
-        return self._train
-
-    def eval_rows(self) -> list[TaskRow]:
-        return self._eval
-
-    def verify(self, completion: str, row: TaskRow) -> RewardResult:
-        return self._verify(completion, row)

@@ -8,6 +8,7 @@ from typing import Any
 from rlvr.data.files import read_numbered
 from rlvr.data.quarantine import drop
 from rlvr.data.reasoning_gym import ReasoningGymTask
+from rlvr.data.split import RowListTask, hold_out_tail
 from rlvr.rewards.math import MathVerifier
 from rlvr.rewards.unsupervised import answer_key
 from rlvr.types import RewardResult, TaskRow
@@ -22,7 +23,7 @@ def gold_answer(answer: str, answer_format: str) -> str:
     return answer.strip()
 
 
-class MathFileTask:
+class MathFileTask(RowListTask):
     """Rows from the file; the last ``eval_size`` rows are held out."""
 
     def __init__(self, cfg: Any) -> None:
@@ -40,18 +41,8 @@ class MathFileTask:
             rows.append(TaskRow(row_id=f"{self.name}/{len(rows)}",
                                 prompt=str(record[cfg.question_field]), reference=gold,
                                 metadata={"solution": str(record[cfg.answer_field])}))
-        if len(rows) <= cfg.eval_size:
-            raise ValueError(f"{cfg.path}: {len(rows)} rows cannot hold out eval_size={cfg.eval_size}")
-        self._train, self._eval = rows[:-cfg.eval_size], rows[-cfg.eval_size:]
+        self._train, self._eval = hold_out_tail(rows, cfg.eval_size, cfg.path)
 
-    def train_rows(self) -> list[TaskRow]:
-        return self._train
-
-    def eval_rows(self) -> list[TaskRow]:
-        return self._eval
-
-    def verify(self, completion: str, row: TaskRow) -> RewardResult:
-        return self.verifier(completion, row)
 
     def extract_answer(self, completion: str) -> str | None:
         """The canonical final answer maj@k votes on ('0.5' and '\\frac12' agree)."""

@@ -10,8 +10,9 @@ from typing import Any
 
 from rlvr.data.files import read_numbered
 from rlvr.data.quarantine import drop
+from rlvr.data.split import RowListTask, hold_out_tail
 from rlvr.rewards.sql import QueryFailed, SqlVerifier, run_query, user_tables
-from rlvr.types import RewardResult, TaskRow
+from rlvr.types import TaskRow
 
 
 def schema_text(db_path: Path) -> str:
@@ -24,7 +25,7 @@ def schema_text(db_path: Path) -> str:
         conn.close()
 
 
-class SqlTask:
+class SqlTask(RowListTask):
     def __init__(self, cfg: Any) -> None:
         self.name = cfg.db.stem
         self.verifier = SqlVerifier(cfg.sql)
@@ -47,15 +48,5 @@ class SqlTask:
                                 metadata={"db_path": str(db_path), "tables": tables,
                                           "gold_sql": record["gold_sql"],
                                           "gold_rows": [list(r) for r in gold]}))
-        if len(rows) <= cfg.eval_size:
-            raise ValueError(f"{cfg.questions}: {len(rows)} rows cannot hold out eval_size={cfg.eval_size}")
-        self._train, self._eval = rows[:-cfg.eval_size], rows[-cfg.eval_size:]
+        self._train, self._eval = hold_out_tail(rows, cfg.eval_size, cfg.questions)
 
-    def train_rows(self) -> list[TaskRow]:
-        return self._train
-
-    def eval_rows(self) -> list[TaskRow]:
-        return self._eval
-
-    def verify(self, completion: str, row: TaskRow) -> RewardResult:
-        return self.verifier(completion, row)

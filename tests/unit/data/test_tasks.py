@@ -46,7 +46,7 @@ def _write(path, rows):
 
 def test_file_task_field_mapping_and_holdout(tmp_path):
     path = _write(tmp_path / "t.jsonl", [{"q": f"{i}+1?", "a": str(i + 1)} for i in range(10)])
-    cfg = load_config(None, [f"task.kind=file", f"task.path={path}", "task.prompt_field=q",
+    cfg = load_config(None, ["task.kind=file", f"task.path={path}", "task.prompt_field=q",
                              "task.reference_field=a", "task.eval_size=3"])
     task = build_task(cfg.task)
     assert len(task.train_rows()) == 7 and len(task.eval_rows()) == 3
@@ -58,7 +58,7 @@ def test_file_task_field_mapping_and_holdout(tmp_path):
 
 def test_file_task_names_the_broken_row(tmp_path):
     path = _write(tmp_path / "t.jsonl", [{"prompt": "a", "reference": "1"}, {"prompt": "b"}] * 3)
-    cfg = load_config(None, [f"task.kind=file", f"task.path={path}", "task.eval_size=1"])
+    cfg = load_config(None, ["task.kind=file", f"task.path={path}", "task.eval_size=1"])
     with pytest.raises(ValueError, match=r"t.jsonl: row 2 has no field 'reference'"):
         build_task(cfg.task)
 
