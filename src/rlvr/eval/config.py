@@ -41,8 +41,8 @@ class EvalSettings:
 
 
 class PeriodicEvalConfig(Node):
-    """Evaluate on the held-out split every ``every`` training steps (``train.eval_every`` in
-    the run config, or None for no periodic evaluation)."""
+    """Evaluate on the held-out split every ``every`` training steps (``eval.periodic`` in the
+    run config; null means no periodic evaluation)."""
 
     every: int = Field(10, ge=1)
     """Training steps between evaluations (also run after the last step)."""
