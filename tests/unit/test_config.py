@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rlvr.config import RunConfig, dump_config, load_config, validate_config
@@ -94,3 +96,9 @@ def test_config_is_frozen():
     with pytest.raises(Exception):
         cfg.steps = 3  # type: ignore[misc]
     assert isinstance(cfg, RunConfig)
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("configs/*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    assert load_config(path).steps >= 1
