@@ -20,10 +20,10 @@ import torch
 from rlvr.eval.config import EvalSettings
 from rlvr.eval.results import CORRECT_AT, EvalResult, PromptRecord, resume_or_new, save_result
 from rlvr.eval.summary import summarize
+from rlvr.rewards.basic import last_number
 from rlvr.types import Group, TaskRow
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_LAST_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 
 
 class Engine(Protocol):
@@ -41,8 +41,7 @@ def answer_key(task: Any, completion: str) -> str | None:
         raw = extract(completion)
     else:
         tagged = _ANSWER_TAG.findall(completion)
-        numbers = _LAST_NUMBER.findall(completion)
-        raw = tagged[-1] if tagged else (numbers[-1] if numbers else None)
+        raw = tagged[-1] if tagged else last_number(completion)
     if raw is None:
         return None
     key = " ".join(str(raw).split()).casefold()

@@ -10,6 +10,7 @@ from pathlib import Path
 from statistics import mean
 
 from rlvr.trainer.faultpoints import fault_point
+from rlvr.eval.diagnostics import zero_variance_share
 from rlvr.types import Group
 
 
@@ -84,13 +85,12 @@ def rollout_metrics(groups: list[Group], outcome_counts: Counter) -> dict[str, f
     samples = [s for g in groups for s in g.samples]
     scored = [s.reward.score for s in samples if s.reward.score is not None]
     lengths = [len(s.completion_ids) for s in samples]
-    zero_var = sum(len({s.reward.score for s in g.samples}) == 1 for g in groups)
     out = {
         "reward/mean": mean(scored) if scored else 0.0,
         "accuracy": mean(float(x >= 1.0) for x in scored) if scored else 0.0,
         "completion/len_mean": mean(lengths), "completion/len_max": float(max(lengths)),
         "completion/truncated_share": mean(float(s.finish_reason == "length") for s in samples),
-        "groups/zero_variance_share": zero_var / len(groups),
+        "groups/zero_variance_share": zero_variance_share(groups),
     }
     components = Counter()
     for s in samples:
