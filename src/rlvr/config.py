@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.config_base import ConfigError, Node, format_validation_error
@@ -24,6 +24,31 @@ from rlvr.eval.config import PeriodicEvalConfig
 from rlvr.rewards.config import RewardConfig
 from rlvr.trainer.checkpoint_config import CheckpointConfig, ReliabilityConfig
 
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class LoraConfig(Node):
+    """Train low-rank adapters (LoRA, Hu et al. 2021, via peft) instead of every weight:
+    W x + (alpha / r) B A x with A [r, in] and B [out, r] trained, W frozen (``model.lora``;
+    null means full fine-tuning). Needs ``pip install 'rlvr[lora]'``."""
+
+    r: int = Field(16, ge=1)
+    """Rank of the adapters."""
+    alpha: float = Field(32, gt=0)
+    """Scale numerator: the adapter's output is multiplied by alpha / r."""
+    dropout: float = Field(0.0, ge=0, lt=1)
+    """Dropout on the adapter's input during training."""
+    target_modules: list[str] = Field(default_factory=lambda: list(LORA_TARGETS), min_length=1)
+    """Names of the linear layers that get adapters (default: every projection of a
+    Llama/Gemma-style decoder); the final model merges them into the weights."""
+
+    @field_validator("target_modules")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        if any(not n.strip() for n in names) or len(set(names)) != len(names):
+            raise ValueError("module names must be non-empty and distinct")
+        return names
+
 
 class ModelConfig(Node):
     name: str = "smollm2-135m-instruct"
@@ -33,6 +58,9 @@ class ModelConfig(Node):
     autocast: Literal["auto", "bf16", "off"] = "auto"
     """bf16 autocast for forward passes: 'auto' uses it where the CPU/GPU supports bf16 well."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    lora: LoraConfig | None = None
+    """LoRA adapters for training (null: full fine-tuning); enable with e.g. ``model.lora.r=16``
+    or ``model.lora={}``."""
 
 
 TaskConfig = Annotated[Union[ReasoningGymTask, FileTask, HumanEvalTask, CodeFileTask,

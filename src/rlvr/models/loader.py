@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from rlvr.models import embedded
+from rlvr.models import embedded, lora
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,21 @@ def load_policy(cfg: Any, path: str | None = None) -> Policy:
     model.to(device)
     model.config.use_cache = True
     return Policy(model, tokenizer, device, pick_autocast(cfg.autocast, device))
+
+
+def with_lora(policy: Policy, cfg: Any) -> Policy:
+    """``policy`` with fresh LoRA adapters from ``cfg`` (``model.lora``; None returns ``policy``
+    unchanged). Only the adapters then require grad. Training calls this; evaluation loads plain
+    models with ``load_policy`` alone."""
+    if cfg is None:
+        return policy
+    return replace(policy, model=lora.apply_lora(policy.model, cfg))
+
+
+def causal_lm(model: Any) -> Any:
+    """The transformers ``*ForCausalLM`` module of a policy model: ``model`` itself, or the model
+    a peft wrapper holds. Its submodules carry the LoRA layers, so calling them applies them."""
+    return model.get_base_model() if lora.is_lora(model) else model
 
 
 def stop_token_ids(policy: Policy) -> list[int]:

@@ -19,7 +19,8 @@ from rlvr.algorithms import Algorithm, build_algorithm
 from rlvr.config import RunConfig, dump_config
 from rlvr.data.quarantine import build_checked_task
 from rlvr.eval.periodic import due, periodic_eval
-from rlvr.models.loader import Policy, load_policy
+from rlvr.models.loader import Policy, load_policy, with_lora
+from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import RewardPipeline, score_groups
 from rlvr.rollout.hf import HFEngine, SamplingParams
 from rlvr.trainer.batch import build_train_batch
@@ -28,7 +29,8 @@ from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.heldout import format_eval_table, greedy_eval
 from rlvr.trainer.metrics import MetricsLogger, StageTimer, rollout_metrics
 from rlvr.trainer.prompts import PromptSampler
-from rlvr.trainer.reference import ReferencePolicy, build_reference, reference_scorer
+from rlvr.trainer.reference import (AdapterOffReference, ReferencePolicy, build_reference,
+                                   reference_scorer)
 from rlvr.trainer.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.update import build_optimizer, step_settings, update
 
@@ -50,8 +52,9 @@ class Trainer:
     generator: torch.Generator
     rewards: RewardPipeline | None = None
     """The verifier worker pool and reward terms (cfg.reward); closed by ``train``."""
-    reference: ReferencePolicy | None = None
-    """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL."""
+    reference: ReferencePolicy | AdapterOffReference | None = None
+    """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL; the
+    policy with its adapters off under LoRA."""
     stateful: dict[str, Any] = field(default_factory=dict)
     """Extra objects with ``state_dict()`` / ``load_state_dict()`` saved in every checkpoint
     (attributes of ``algo`` that have them and the reference weights are found automatically)."""
@@ -67,7 +70,7 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     seed_everything(cfg.seed)
     task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
     set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
-    policy = load_policy(cfg.model)
+    policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size)
     engine.record_self_certainty = cfg.reward.needs_self_certainty
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
@@ -145,9 +148,11 @@ def evaluate(t: Trainer, label: str) -> dict | None:
 
 
 def save_final(t: Trainer) -> Path:
-    """The trained policy in Hugging Face format (``from_pretrained`` loads it)."""
+    """The trained policy in Hugging Face format (``from_pretrained`` loads it); LoRA adapters
+    are merged into a copy of the weights, so the directory is a plain model."""
     out = t.run_dir / "final"
-    t.policy.model.save_pretrained(out, safe_serialization=True)
+    model = merged_copy(t.policy.model) if is_lora(t.policy.model) else t.policy.model
+    model.save_pretrained(out, safe_serialization=True)
     t.policy.tokenizer.save_pretrained(out)
     return out
 

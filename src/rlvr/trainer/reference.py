@@ -1,5 +1,10 @@
 """The frozen reference policy for KL: built only when the algorithm has a KL term, optionally
-re-anchored to the current policy every N steps (ProRL)."""
+re-anchored to the current policy every N steps (ProRL).
+
+With LoRA (``model.lora``) and no reset, the reference is the policy itself with its adapters
+switched off: the frozen base weights are exactly the initial policy (B starts at zero), so no
+copy of the weights is held. A ProRL reset needs a snapshot of the adapted policy, so LoRA with
+``reset_every`` keeps a copy as without LoRA."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import torch
 
 from rlvr.algorithms import Algorithm
 from rlvr.models.loader import Policy
+from rlvr.models.lora import adapters_off, is_lora
 from rlvr.trainer.logprobs import completion_logprobs
 from rlvr.types import TrainBatch
 
@@ -44,14 +50,41 @@ class ReferencePolicy:
         return True
 
 
-def build_reference(policy: Policy, algo: Algorithm) -> ReferencePolicy | None:
+class AdapterOffReference:
+    """The LoRA policy with its adapters bypassed: the initial policy, without a copy. It holds no
+    state of its own (the base weights are part of the policy's checkpoint)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    @torch.no_grad()
+    def logprobs(self, batch: TrainBatch, micro_batch_size: int,
+                 temperature: float) -> torch.Tensor:
+        """ref logprobs_NT of the completion tokens, in micro-batches."""
+        parts = []
+        with adapters_off(self.policy.model) as base:
+            for idx in torch.arange(batch.num_sequences).split(micro_batch_size):
+                with self.policy.autocast():
+                    logp_NT, _ = completion_logprobs(base, batch.select(idx), temperature)
+                parts.append(logp_NT.float())
+        return torch.cat(parts)
+
+    def maybe_reset(self, step: int, optimizer: torch.optim.Optimizer) -> bool:
+        return False  # built only without reset_every
+
+
+def build_reference(policy: Policy,
+                    algo: Algorithm) -> ReferencePolicy | AdapterOffReference | None:
     """None when the algorithm has no KL term: then no reference weights are held at all."""
     if not algo.needs_reference:
         return None
+    if is_lora(policy.model) and algo.kl.reset_every is None:
+        return AdapterOffReference(policy)
     return ReferencePolicy(policy, algo.kl.reset_every, algo.kl.reset_optimizer)
 
 
-def reference_scorer(reference: ReferencePolicy | None, step: int, optimizer, settings):
+def reference_scorer(reference: ReferencePolicy | AdapterOffReference | None, step: int,
+                     optimizer, settings):
     """The advantage stage's ``ref_logprobs(batch)`` callable for this step (None without KL);
     re-anchors the reference first when a ProRL reset is due."""
     if reference is None:
