@@ -106,7 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
     out = Path(args.out or f"evals/{_slug(cfg.model.name)}__{_slug(task.name)}__n{args.n}.json")
     policy = load_policy(cfg.model)
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction,
-                      batch_size=max(cfg.rollout.batch_size, args.n))
+                      batch_size=max(cfg.rollout.batch_size, args.n), decoder=cfg.rollout.decoder)
     context = {"task": cfg.task.model_dump(mode="json"), "model": cfg.model.model_dump(mode="json")}
     # The task's verifier alone (no shaping terms), in workers configured by reward.pool.
     scoring = RewardConfig(pool=cfg.reward.pool,

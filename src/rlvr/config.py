@@ -70,6 +70,9 @@ TaskConfig = Annotated[Union[ReasoningGymTask, FileTask, HumanEvalTask, CodeFile
 
 class RolloutConfig(Node):
     engine: Literal["hf"] = "hf"
+    decoder: Literal["auto", "static", "generate"] = "auto"
+    """'static': rlvr's decode loop (static KV cache, finished rows dropped; Llama/Qwen2/Qwen3
+    models); 'generate': transformers generate (any model); 'auto': static where supported."""
     prompts_per_step: int = Field(8, ge=1)
     """B: prompts sampled per RL step."""
     group_size: int = Field(8, ge=1)

@@ -109,8 +109,11 @@ def test_f10_inf_reward_is_masked_not_propagated(tmp_path, tiny_model_dir):
 def test_f19_zero_signal_batches_are_clean(tmp_path, tiny_model_dir):
     """The random model never answers a sum: every group has reward std 0, and dynamic sampling
     filters every group out; the step still runs with zero advantages and no NaN."""
+    data = tmp_path / "d.jsonl"  # answers of 9 digits: out of reach of 4 new tokens
+    data.write_text("".join(json.dumps({"prompt": f"{i} + {i} = ?", "reference": "123456789"})
+                            + "\n" for i in range(6)))
     run_dir = tmp_path / "run"
-    loop.train(_cfg(tiny_model_dir, write_task(tmp_path / "d.jsonl"), run_dir, "steps=2",
+    loop.train(_cfg(tiny_model_dir, data, run_dir, "steps=2",
                     "reward.terms=[{name: task}]", "algorithm.group_filter={max_rounds: 2}"))
     for row in _metrics(run_dir):
         assert row["groups/batch_fill"] == 0.0 and row["nonfinite_skipped"] == 0.0

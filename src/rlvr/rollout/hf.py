@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import torch
 
 from rlvr.data.templates import render_prompt_ids
+from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.models.loader import Policy, stop_token_ids
+from rlvr.rollout.decode import Sampler, static_decode
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.types import Group, Sample, TaskRow
 
@@ -29,8 +31,9 @@ class HFEngine:
     """Generates groups of completions with the policy's own weights (no weight sync needed)."""
 
     def __init__(self, policy: Policy, system_prompt: str | None, instruction: str | None,
-                 batch_size: int) -> None:
+                 batch_size: int, decoder: str = "auto") -> None:
         self.policy = policy
+        self.decoder = pick_decoder(decoder, policy.model)
         self.system_prompt = system_prompt
         self.instruction = instruction
         self.batch_size = batch_size
@@ -63,21 +66,13 @@ class HFEngine:
     @torch.no_grad()
     def _generate_chunk(self, rows: list[TaskRow], group_size: int,
                         params: SamplingParams) -> list[Group]:
-        tok = self.policy.tokenizer
         prompts = [self.prompt_ids(row) for row in rows]
-        ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id, self.policy.device)
         self.policy.model.eval()
         with self.policy.autocast():
-            out = self.policy.model.generate(
-                input_ids=ids_BP, attention_mask=mask_BP, max_new_tokens=params.max_new_tokens,
-                do_sample=not params.greedy, temperature=params.temperature if not params.greedy else None,
-                top_p=params.top_p if not params.greedy else None, top_k=None,
-                num_return_sequences=group_size, eos_token_id=self.stop_ids,
-                pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True,
-                output_logits=self.record_self_certainty)
-        new_NT = out.sequences[:, ids_BP.shape[1]:]
-        logp_NT = sampled_logprobs(out.scores, new_NT)
-        certainty_NT = token_self_certainty_NT(out.logits) if self.record_self_certainty else None
+            if self.decoder == "static":
+                new_NT, logp_NT, certainty_NT = self._static(prompts, group_size, params)
+            else:
+                new_NT, logp_NT, certainty_NT = self._hf_generate(prompts, group_size, params)
         groups = []
         for b, row in enumerate(rows):
             samples = [self._sample(row, prompts[b], new_NT[n], logp_NT[n],
@@ -85,6 +80,30 @@ class HFEngine:
                        for n in range(b * group_size, (b + 1) * group_size)]
             groups.append(Group(row=row, samples=samples))
         return groups
+
+    def _static(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
+        """rlvr's decode loop (rollout/decode.py): static KV cache, finished rows dropped."""
+        sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
+                          record_certainty=self.record_self_certainty)
+        out = static_decode(Decoder(self.policy.model), prompts, group_size,
+                            params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
+                            self.policy.device)
+        return out.tokens_NT, out.logprobs_NT, out.certainty_NT
+
+    def _hf_generate(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
+        """transformers ``generate`` (any model it supports)."""
+        tok = self.policy.tokenizer
+        ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id, self.policy.device)
+        out = self.policy.model.generate(
+            input_ids=ids_BP, attention_mask=mask_BP, max_new_tokens=params.max_new_tokens,
+            do_sample=not params.greedy, temperature=params.temperature if not params.greedy else None,
+            top_p=params.top_p if not params.greedy else None, top_k=None,
+            num_return_sequences=group_size, eos_token_id=self.stop_ids,
+            pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True,
+            output_logits=self.record_self_certainty)
+        new_NT = out.sequences[:, ids_BP.shape[1]:]
+        certainty_NT = token_self_certainty_NT(out.logits) if self.record_self_certainty else None
+        return new_NT, sampled_logprobs(out.scores, new_NT), certainty_NT
 
     def _sample(self, row: TaskRow, prompt: list[int], new_T: torch.Tensor,
                 logp_T: torch.Tensor, certainty_T: torch.Tensor | None = None) -> Sample:
@@ -98,6 +117,17 @@ class HFEngine:
                       sampler_logprobs=logp_T[:length].tolist(),
                       finish_reason="length" if stop_at is None else "stop", text=text,
                       self_certainty=certainty)
+
+
+def pick_decoder(choice: str, model) -> str:
+    """'static' (rlvr's loop) when asked, or for 'auto' when the model supports it; else
+    'generate'."""
+    blocker = fast_path_blocker(model)
+    if choice == "static" and blocker is not None:
+        raise ValueError(f"rollout.decoder=static: {blocker}; use rollout.decoder=generate")
+    if choice == "auto":
+        return "generate" if blocker is not None else "static"
+    return choice
 
 
 def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device):

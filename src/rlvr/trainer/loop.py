@@ -71,7 +71,8 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
     set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
     policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
-    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size)
+    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size,
+                      decoder=cfg.rollout.decoder)
     engine.record_self_certainty = cfg.reward.needs_self_certainty
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
     algo = build_algorithm(cfg.algorithm)

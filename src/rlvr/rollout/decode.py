@@ -1,0 +1,205 @@
+"""rlvr's own decode loop: a static KV cache, shared prompts prefilled once, finished rows dropped.
+
+``generate`` in transformers grows a dynamic cache by concatenation, rebuilds masks and runs a
+chain of logits processors on every token; on a 2-core CPU that overhead is as large as the
+model's matrix products. This loop (used by the ``hf`` engine when ``models/fastpath.py``
+supports the model) writes keys and values into a preallocated cache, prefills each distinct
+prompt once and copies its cache to the group's rows, and compacts the batch when a quarter
+of its rows have finished, so late tokens are computed only for the rows still writing.
+
+Sampling follows ``generate``: logits / temperature, then top-p, then a draw from the global
+torch generator (by inverse CDF, see ``draw``); the recorded logprob is that of the processed
+(sampled-from) distribution.
+Equality with ``generate`` on a fixed seed is tested in tests/unit/test_fast_decode.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from rlvr.models.fastpath import Decoder
+from rlvr.rewards.unsupervised import token_self_certainty_NT
+
+
+@dataclass
+class DecodeResult:
+    """New tokens (``pad`` after a row finished), their sampler logprobs, and per-token
+    self-certainty when asked for; rows in group order (prompt b's samples at b*G..b*G+G-1)."""
+
+    tokens_NT: torch.Tensor
+    logprobs_NT: torch.Tensor
+    certainty_NT: torch.Tensor | None = None
+
+
+@dataclass
+class KVCache:
+    """Per-layer keys and values [B, K, S, D] for the rows still decoding, plus their masks."""
+
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+    valid_BS: torch.Tensor  # key slots holding a real token
+    positions_B: torch.Tensor  # position id of the next token of each row
+    rows_B: torch.Tensor  # which output row each cache row is
+    length: int  # slots filled so far (the same for every row: prompts are left-padded)
+
+    def keep(self, idx_B: torch.Tensor) -> None:
+        """Drop every row not in ``idx_B`` (a copy; done rarely)."""
+        self.keys = [k[idx_B] for k in self.keys]
+        self.values = [v[idx_B] for v in self.values]
+        self.valid_BS, self.positions_B = self.valid_BS[idx_B], self.positions_B[idx_B]
+        self.rows_B = self.rows_B[idx_B]
+
+
+@dataclass
+class Sampler:
+    temperature: float
+    top_p: float
+    greedy: bool
+    stop_ids: list[int]
+    record_certainty: bool = False
+    certainty: list[torch.Tensor] = field(default_factory=list)
+
+    def __call__(self, logits_BV: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next token [B] and its logprob under the sampled-from distribution [B]."""
+        logits_BV = logits_BV.float()
+        if self.record_certainty:
+            self.certainty.append(token_self_certainty_NT([logits_BV])[:, 0])
+        if self.greedy:
+            logp_BV = torch.log_softmax(logits_BV, dim=-1)
+            token_B = logits_BV.argmax(dim=-1)
+        else:
+            logp_BV = torch.log_softmax(top_p_filter(logits_BV / self.temperature, self.top_p), -1)
+            token_B = draw(logp_BV.exp())
+        return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
+
+
+def draw(probs_BV: torch.Tensor) -> torch.Tensor:
+    """One token per row with the given probabilities, by inverting the CDF at a uniform draw
+    from the global generator (``torch.multinomial`` draws an exponential per vocabulary entry,
+    which costs more than the model's decode step on a CPU). Zero-probability tokens are never
+    drawn: ``right=True`` picks the first entry whose CDF exceeds the draw."""
+    cdf_BV = probs_BV.cumsum(dim=-1)
+    u_B1 = torch.rand(probs_BV.shape[0], 1, device=probs_BV.device) * cdf_BV[:, -1:]
+    return torch.searchsorted(cdf_BV, u_B1, right=True).squeeze(1).clamp(max=probs_BV.shape[1] - 1)
+
+
+def top_p_filter(logits_BV: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability reaches ``top_p`` (as transformers'
+    TopPLogitsWarper: the token crossing the threshold stays); the rest get -inf."""
+    if top_p >= 1.0:
+        return logits_BV
+    sorted_BV, order_BV = torch.sort(logits_BV, descending=False)
+    cumulative_BV = sorted_BV.softmax(dim=-1).cumsum(dim=-1)
+    drop_sorted_BV = cumulative_BV <= (1 - top_p)
+    drop_sorted_BV[:, -1] = False
+    drop_BV = drop_sorted_BV.scatter(1, order_BV, drop_sorted_BV)
+    return logits_BV.masked_fill(drop_BV, float("-inf"))
+
+
+def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids_BP and a bool mask_BP of real tokens, prompts aligned to the right."""
+    width = max(len(p) for p in prompts)
+    ids_BP = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask_BP = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for b, prompt in enumerate(prompts):
+        ids_BP[b, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
+        mask_BP[b, width - len(prompt):] = True
+    return ids_BP, mask_BP
+
+
+def prefill(dec: Decoder, prompts: list[list[int]], group_size: int, max_new_tokens: int,
+            pad_id: int, device: torch.device) -> tuple[KVCache, torch.Tensor]:
+    """Run each distinct prompt once; return the cache for all U*G rows and the logits_UV
+    of each prompt's last position (the first token's distribution)."""
+    ids_UP, mask_UP = (t.to(device) for t in left_pad(prompts, pad_id))
+    U, P = ids_UP.shape
+    positions_UP = (mask_UP.long().cumsum(-1) - 1).clamp(min=0)
+    causal_PP = torch.ones(P, P, dtype=torch.bool, device=device).tril()
+    # Padding queries may look at themselves (no empty rows -> no NaN); real ones never see padding.
+    self_PP = torch.eye(P, dtype=torch.bool, device=device)
+    mask_U1PP = (causal_PP & mask_UP[:, None, :] | self_PP)[:, None]
+    h_UPE = dec.embed(ids_UP)
+    cos, sin = dec.rope(h_UPE, positions_UP)
+    keys, values = [], []
+    S = P + max_new_tokens
+    for layer in dec.layers:
+        q, k_UKPD, v_UKPD = dec.qkv(layer, h_UPE, cos, sin)
+        h_UPE = dec.finish_layer(layer, h_UPE, dec.attend(layer, q, k_UKPD, v_UKPD, mask_U1PP))
+        keys.append(_expand_to_slots(k_UKPD, group_size, S))
+        values.append(_expand_to_slots(v_UKPD, group_size, S))
+    logits_UV = dec.head(h_UPE[:, -1:])[:, 0]
+    valid_NS = torch.zeros(U * group_size, S, dtype=torch.bool, device=device)
+    valid_NS[:, :P] = mask_UP.repeat_interleave(group_size, dim=0)
+    positions_N = (mask_UP.sum(-1)).repeat_interleave(group_size)
+    rows_N = torch.arange(U * group_size, device=device)
+    return KVCache(keys, values, valid_NS, positions_N, rows_N, P), logits_UV
+
+
+def _expand_to_slots(x_UKPD: torch.Tensor, group_size: int, slots: int) -> torch.Tensor:
+    """[U, K, P, D] -> [U*G, K, S, D]: each prompt's cache copied to its G rows, room for S."""
+    U, K, P, D = x_UKPD.shape
+    out = x_UKPD.new_zeros(U * group_size, K, slots, D)
+    out[:, :, :P] = x_UKPD.repeat_interleave(group_size, dim=0)
+    return out
+
+
+def decode_step(dec: Decoder, cache: KVCache, token_B: torch.Tensor) -> torch.Tensor:
+    """Feed one token per cache row, append its keys/values, return the next logits_BV."""
+    slot = cache.length
+    cache.valid_BS[:, slot] = True
+    positions_B1 = cache.positions_B[:, None]
+    h_B1E = dec.embed(token_B[:, None])
+    cos, sin = dec.rope(h_B1E, positions_B1)
+    mask_B11S = cache.valid_BS[:, None, None, :slot + 1]
+    for layer, keys, values in zip(dec.layers, cache.keys, cache.values):
+        q, k_BK1D, v_BK1D = dec.qkv(layer, h_B1E, cos, sin)
+        keys[:, :, slot:slot + 1] = k_BK1D
+        values[:, :, slot:slot + 1] = v_BK1D
+        attn = dec.attend(layer, q, keys[:, :, :slot + 1], values[:, :, :slot + 1], mask_B11S)
+        h_B1E = dec.finish_layer(layer, h_B1E, attn)
+    cache.length += 1
+    cache.positions_B += 1
+    return dec.head(h_B1E)[:, 0]
+
+
+@torch.no_grad()
+def static_decode(dec: Decoder, prompts: list[list[int]], group_size: int, max_new_tokens: int,
+                  sampler: Sampler, pad_id: int, device: torch.device) -> DecodeResult:
+    """``group_size`` completions of each prompt, at most ``max_new_tokens`` each."""
+    cache, logits_UV = prefill(dec, prompts, group_size, max_new_tokens, pad_id, device)
+    logits_BV = logits_UV.repeat_interleave(group_size, dim=0)
+    N = len(prompts) * group_size
+    tokens_NT = torch.full((N, max_new_tokens), pad_id, dtype=torch.long, device=device)
+    logp_NT = torch.zeros(N, max_new_tokens, device=device)
+    stop_V = torch.zeros(logits_UV.shape[-1], dtype=torch.bool, device=device)
+    stop_V[[i for i in sampler.stop_ids if i < len(stop_V)]] = True
+    live_B = torch.ones(N, dtype=torch.bool, device=device)
+    for t in range(max_new_tokens):
+        token_B, logp_B = sampler(logits_BV)
+        rows = cache.rows_B[live_B]
+        tokens_NT[rows, t], logp_NT[rows, t] = token_B[live_B], logp_B[live_B]
+        if sampler.record_certainty:
+            sampler.certainty[-1] = _scatter_rows(sampler.certainty[-1], cache.rows_B, live_B, N)
+        live_B &= ~stop_V[token_B]
+        if t + 1 == max_new_tokens or not bool(live_B.any()):
+            break
+        if int((~live_B).sum()) * 4 >= len(live_B):  # a quarter has finished: compact
+            keep_B = live_B.nonzero().squeeze(1)
+            cache.keep(keep_B)
+            token_B, live_B = token_B[keep_B], live_B[keep_B]
+        logits_BV = decode_step(dec, cache, token_B)
+    certainty = None
+    if sampler.record_certainty:
+        steps = torch.stack(sampler.certainty, dim=1)
+        certainty = torch.zeros(N, max_new_tokens)
+        certainty[:, :steps.shape[1]] = steps.cpu()
+    return DecodeResult(tokens_NT.cpu(), logp_NT.cpu(), certainty)
+
+
+def _scatter_rows(values_B: torch.Tensor, rows_B: torch.Tensor, live_B: torch.Tensor,
+                  N: int) -> torch.Tensor:
+    out_N = torch.zeros(N, dtype=values_B.dtype, device=values_B.device)
+    out_N[rows_B[live_B]] = values_B[live_B]
+    return out_N
