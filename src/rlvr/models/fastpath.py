@@ -20,13 +20,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from rlvr.models.loader import causal_lm
+
 FAST_MODEL_TYPES = ("llama", "qwen2", "qwen3")
-
-
-def causal_lm(model: Any) -> Any:
-    """The transformers ``*ForCausalLM`` module, also when a PEFT wrapper holds it."""
-    get_base = getattr(model, "get_base_model", None)
-    return get_base() if callable(get_base) else model
 
 
 def fast_path_blocker(model: Any) -> str | None:

@@ -6,6 +6,8 @@ from typing import Literal
 
 import torch
 
+from rlvr.models.fastpath import fast_path_blocker
+from rlvr.trainer.packed import packed_logprobs
 from rlvr.trainer.prefix import completion_logits
 from rlvr.types import TrainBatch
 
@@ -18,11 +20,19 @@ def completion_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
 
     The logits are divided by the sampling ``temperature``, so the trainer scores the
     distribution the rollout engine sampled from (the sampler's logprobs are taken after the
-    temperature, too). Only completion positions get logits, so the full-vocabulary logits of
-    the prompt are never materialised, and a prompt shared by several rows is computed once
-    (trainer/prefix.py). ``entropy='grad'`` keeps the entropy in the graph (entropy bonus);
-    ``'detached'`` computes it as a diagnostic only.
+    temperature, too). Models the fast path supports run padding-free (trainer/packed.py);
+    others run padded, with a prompt shared by several rows computed once (trainer/prefix.py).
+    Either way only completion positions get logits. ``entropy='grad'`` keeps the entropy in
+    the graph (entropy bonus); ``'detached'`` computes it as a diagnostic only.
     """
+    if fast_path_blocker(model) is None:
+        return packed_logprobs(model, batch, temperature, entropy)
+    return padded_logprobs(model, batch, temperature, entropy)
+
+
+def padded_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
+                    entropy: EntropyMode = "off"):
+    """``completion_logprobs`` through the model's own forward over the padded batch."""
     T = batch.completion_len
     logits_NTV = completion_logits(model, batch).float()  # [N, T, V]; shared prompts run once
     if temperature != 1.0:

@@ -9,23 +9,9 @@ from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.rollout.decode import Sampler, draw, static_decode, top_p_filter
 from rlvr.rollout.hf import left_pad, pick_decoder, sampled_logprobs
 
+from fast_models import tiny
+
 PROMPTS = [[1, 40, 41, 42, 43, 44, 2], [1, 50, 51], [1, 60, 61, 62, 63]]
-
-
-def tiny(model_type: str = "llama", layers: int = 2, sharpen: float = 8.0):
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    extra = {"attention_bias": True} if model_type == "qwen2" else {}
-    config = AutoConfig.for_model(model_type, vocab_size=96, hidden_size=32, intermediate_size=64,
-                                  num_hidden_layers=layers, num_attention_heads=4,
-                                  num_key_value_heads=2, head_dim=8, max_position_embeddings=256,
-                                  tie_word_embeddings=False, pad_token_id=0, eos_token_id=3,
-                                  **extra)
-    model = AutoModelForCausalLM.from_config(config).eval()
-    with torch.no_grad():  # a sharper random model: greedy paths with clear winners
-        model.lm_head.weight.mul_(sharpen)
-    return model
 
 
 def hf_greedy(model, prompts, group_size, max_new, stop_ids):

@@ -1,0 +1,89 @@
+"""The packed (padding-free) forward equals the padded full forward: values and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rlvr.trainer import packed
+from rlvr.trainer.prefix import full_logits
+from rlvr.types import TrainBatch
+
+from fast_models import tiny
+
+
+def grouped_batch(B=3, G=4, P=7, T=6, vocab=90, seed=0) -> TrainBatch:
+    """B prompts of different lengths (left-padded), G completions of different lengths each,
+    one completion of a single token; rows shuffled so groups are not contiguous."""
+    gen = torch.Generator().manual_seed(seed)
+    N = B * G
+    ids_NL = torch.randint(5, vocab, (N, P + T), generator=gen)
+    mask_NL = torch.ones(N, P + T, dtype=torch.long)
+    for b in range(B):
+        prompt_P = torch.randint(5, vocab, (P,), generator=gen)
+        for g in range(G):
+            n = b * G + g
+            ids_NL[n, :P] = prompt_P
+            ids_NL[n, :b], mask_NL[n, :b] = 0, 0  # b tokens of left padding
+            length = 1 if (b, g) == (1, 2) else T - g % 3
+            ids_NL[n, P + length:], mask_NL[n, P + length:] = 0, 0
+    batch = TrainBatch(ids_NL, mask_NL, mask_NL[:, P:].float(), torch.randn(N, generator=gen),
+                       torch.zeros(N, T), torch.zeros(N, dtype=torch.bool))
+    return batch.select(torch.randperm(N, generator=gen))
+
+
+def padded_logprobs(model, batch, temperature=1.0):
+    logits_NTV = full_logits(model, batch).float() / temperature
+    targets_NT = batch.input_ids_NL[:, -batch.completion_len:]
+    logp_NTV = logits_NTV.log_softmax(-1)
+    entropy_NT = -(logp_NTV.exp() * logp_NTV).sum(-1)
+    return logp_NTV.gather(2, targets_NT[:, :, None]).squeeze(2), entropy_NT
+
+
+def loss_and_grads(model, logp_NT, entropy_NT, batch):
+    mask_NT = batch.completion_mask_NT
+    model.zero_grad()
+    weights_NT = torch.linspace(-1, 1, mask_NT.numel()).reshape(mask_NT.shape)
+    ((logp_NT * weights_NT + 0.1 * entropy_NT) * mask_NT).sum().backward()
+    return [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "qwen3"])
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_packed_equals_padded_forward_and_gradients(model_type, temperature):
+    model = tiny(model_type, layers=2, sharpen=1.0)
+    batch = grouped_batch()
+    mask_NT = batch.completion_mask_NT.bool()
+    ref_NT, ref_entropy_NT = padded_logprobs(model, batch, temperature)
+    ref_grads = loss_and_grads(model, ref_NT, ref_entropy_NT, batch)
+    got_NT, got_entropy_NT = packed.packed_logprobs(model, batch, temperature, entropy="grad")
+    got_grads = loss_and_grads(model, got_NT, got_entropy_NT, batch)
+    torch.testing.assert_close(got_NT[mask_NT], ref_NT[mask_NT], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_entropy_NT[mask_NT], ref_entropy_NT[mask_NT],
+                               atol=1e-5, rtol=1e-5)
+    assert (got_NT[~mask_NT] == 0).all()
+    for got, ref in zip(got_grads, ref_grads):
+        torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-4)
+
+
+def test_chunked_head_is_recomputed_with_the_same_result(monkeypatch):
+    model = tiny(layers=1, sharpen=1.0)
+    batch = grouped_batch(seed=3)
+    whole_NT, _ = packed.packed_logprobs(model, batch, entropy="grad")
+    grads_whole = loss_and_grads(model, whole_NT, torch.zeros_like(whole_NT), batch)
+    monkeypatch.setattr(packed, "HEAD_CHUNK_TOKENS", 5)  # many chunks, each checkpointed
+    chunked_NT, _ = packed.packed_logprobs(model, batch, entropy="grad")
+    grads_chunked = loss_and_grads(model, chunked_NT, torch.zeros_like(chunked_NT), batch)
+    torch.testing.assert_close(chunked_NT, whole_NT)
+    for got, ref in zip(grads_chunked, grads_whole):
+        torch.testing.assert_close(got, ref)
+
+
+def test_layout_counts_each_real_token_once():
+    batch = grouped_batch()
+    layout = packed.pack(batch)
+    prompt_tokens = 7 * 3 - (0 + 1 + 2)  # three prompts, with 0, 1, 2 tokens of padding
+    completion_tokens = int(batch.attention_mask_NL[:, 7:].sum())
+    assert len(layout.ids_K) == prompt_tokens + completion_tokens
+    assert len(layout.target_M) == completion_tokens
+    assert layout.query_index_RQ.shape[0] == 3 + batch.num_sequences
