@@ -196,7 +196,19 @@ def rlvr_settings(cfg) -> dict:
             "offpolicy_correction": algo.offpolicy is not None, "kl": algo.kl is not None,
             "model_dtype": cfg.model.dtype, "autocast": cfg.model.autocast,
             "micro_batch_size": cfg.optim.micro_batch_size, "betas": list(cfg.optim.betas),
-            "rollout_batch_size": cfg.rollout.batch_size}
+            "rollout_batch_size": cfg.rollout.batch_size, "decoder": cfg.rollout.decoder,
+            "update_forward": "packed (padding-free)" if packed_update(cfg) else "padded"}
+
+
+def packed_update(cfg) -> bool:
+    """Whether the update runs trainer/packed.py for this model (fast-path architectures)."""
+    from transformers import AutoConfig
+
+    from rlvr.models.fastpath import FAST_MODEL_TYPES
+    from rlvr.models.loader import resolve_model_path
+
+    model_type = AutoConfig.from_pretrained(resolve_model_path(cfg.model.name)).model_type
+    return model_type in FAST_MODEL_TYPES
 
 
 def _capture_rlvr_rollouts(trainer, probe: StepProbe, group_size: int) -> None:

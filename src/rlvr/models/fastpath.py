@@ -63,7 +63,8 @@ class Decoder:
         return self.base.rotary_emb(h_BTE, positions_BT)
 
     def qkv(self, layer, h_BTE: torch.Tensor, cos_BTD: torch.Tensor, sin_BTD: torch.Tensor):
-        """Normalised, projected and rotated q_BHTD, k_BKTD, v_BKTD of one layer."""
+        """Normalised, projected and rotated q_BTHD, k_BTKD, v_BTKD of one layer (token-major:
+        callers transpose to head-major for attention, or index tokens directly)."""
         x_BTE = layer.input_layernorm(h_BTE)
         attn = layer.self_attn
         B, T, _ = x_BTE.shape
@@ -72,10 +73,8 @@ class Decoder:
         v_BTKD = attn.v_proj(x_BTE).view(B, T, -1, self.head_dim)
         if hasattr(attn, "q_norm"):  # Qwen3 normalises each head before the rotation
             q_BTHD, k_BTKD = attn.q_norm(q_BTHD), attn.k_norm(k_BTKD)
-        cos_B1TD, sin_B1TD = cos_BTD.unsqueeze(1), sin_BTD.unsqueeze(1)
-        q_BHTD = rotate(q_BTHD.transpose(1, 2), cos_B1TD, sin_B1TD)
-        k_BKTD = rotate(k_BTKD.transpose(1, 2), cos_B1TD, sin_B1TD)
-        return q_BHTD, k_BKTD, v_BTKD.transpose(1, 2)
+        cos_BT1D, sin_BT1D = cos_BTD.unsqueeze(2), sin_BTD.unsqueeze(2)
+        return rotate(q_BTHD, cos_BT1D, sin_BT1D), rotate(k_BTKD, cos_BT1D, sin_BT1D), v_BTKD
 
     def finish_layer(self, layer, h_BTE: torch.Tensor, attn_BHTD: torch.Tensor) -> torch.Tensor:
         """Output projection, residual, post-attention norm, MLP and residual."""
@@ -94,8 +93,9 @@ class Decoder:
         return self.lm.lm_head(self.base.norm(h_BTE))
 
 
-def rotate(x_BHTD: torch.Tensor, cos_B1TD: torch.Tensor, sin_B1TD: torch.Tensor) -> torch.Tensor:
-    """Rotary position embedding, in the rotate-half convention of Llama checkpoints."""
-    half = x_BHTD.shape[-1] // 2
-    rotated = torch.cat((-x_BHTD[..., half:], x_BHTD[..., :half]), dim=-1)
-    return x_BHTD * cos_B1TD + rotated * sin_B1TD
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding, in the rotate-half convention of Llama checkpoints
+    (``cos``/``sin`` broadcast against ``x``; the last dim is the head dim)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin

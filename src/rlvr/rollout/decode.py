@@ -125,8 +125,10 @@ def prefill(dec: Decoder, prompts: list[list[int]], group_size: int, max_new_tok
     keys, values = [], []
     S = P + max_new_tokens
     for layer in dec.layers:
-        q, k_UKPD, v_UKPD = dec.qkv(layer, h_UPE, cos, sin)
-        h_UPE = dec.finish_layer(layer, h_UPE, dec.attend(layer, q, k_UKPD, v_UKPD, mask_U1PP))
+        q_UPHD, k_UPKD, v_UPKD = dec.qkv(layer, h_UPE, cos, sin)
+        k_UKPD, v_UKPD = k_UPKD.transpose(1, 2), v_UPKD.transpose(1, 2)
+        attn = dec.attend(layer, q_UPHD.transpose(1, 2), k_UKPD, v_UKPD, mask_U1PP)
+        h_UPE = dec.finish_layer(layer, h_UPE, attn)
         keys.append(_expand_to_slots(k_UKPD, group_size, S))
         values.append(_expand_to_slots(v_UKPD, group_size, S))
     logits_UV = dec.head(h_UPE[:, -1:])[:, 0]
@@ -154,10 +156,11 @@ def decode_step(dec: Decoder, cache: KVCache, token_B: torch.Tensor) -> torch.Te
     cos, sin = dec.rope(h_B1E, positions_B1)
     mask_B11S = cache.valid_BS[:, None, None, :slot + 1]
     for layer, keys, values in zip(dec.layers, cache.keys, cache.values):
-        q, k_BK1D, v_BK1D = dec.qkv(layer, h_B1E, cos, sin)
-        keys[:, :, slot:slot + 1] = k_BK1D
-        values[:, :, slot:slot + 1] = v_BK1D
-        attn = dec.attend(layer, q, keys[:, :, :slot + 1], values[:, :, :slot + 1], mask_B11S)
+        q_B1HD, k_B1KD, v_B1KD = dec.qkv(layer, h_B1E, cos, sin)
+        keys[:, :, slot] = k_B1KD[:, 0]
+        values[:, :, slot] = v_B1KD[:, 0]
+        attn = dec.attend(layer, q_B1HD.transpose(1, 2), keys[:, :, :slot + 1],
+                          values[:, :, :slot + 1], mask_B11S)
         h_B1E = dec.finish_layer(layer, h_B1E, attn)
     cache.length += 1
     cache.positions_B += 1

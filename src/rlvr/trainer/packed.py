@@ -95,20 +95,51 @@ def pack(batch: TrainBatch) -> PackedLayout:
 
 def packed_hidden(dec: Decoder, layout: PackedLayout, device: torch.device) -> torch.Tensor:
     """Last-layer hidden states h_KE of the packed stream (before the final norm)."""
-    ids_1K = layout.ids_K.to(device)[None]
-    query_RQ, key_RS = layout.query_index_RQ.to(device), layout.key_index_RS.to(device)
-    mask_R1QS, slot_K = layout.mask_R1QS.to(device), layout.slot_of_token_K.to(device)
-    h_1KE = dec.embed(ids_1K)
+    rows = _RowIndex(layout, device)
+    h_1KE = dec.embed(layout.ids_K.to(device)[None])
     cos, sin = dec.rope(h_1KE, layout.positions_K.to(device)[None])
     for layer in dec.layers:
-        q_1HKD, k_1HKD, v_1HKD = dec.qkv(layer, h_1KE, cos, sin)
-        q_RHQD = q_1HKD[0][:, query_RQ].transpose(0, 1)
-        attn_RHQD = dec.attend(layer, q_RHQD, k_1HKD[0][:, key_RS].transpose(0, 1),
-                               v_1HKD[0][:, key_RS].transpose(0, 1), mask_R1QS)
-        H, D = attn_RHQD.shape[1], attn_RHQD.shape[3]
-        attn_HKD = attn_RHQD.transpose(0, 1).reshape(H, -1, D)[:, slot_K]
-        h_1KE = dec.finish_layer(layer, h_1KE, attn_HKD[None])
+        q_1KHD, k_1KKD, v_1KKD = dec.qkv(layer, h_1KE, cos, sin)
+        attn_KHD = row_attention(q_1KHD[0], k_1KKD[0], v_1KKD[0], rows,
+                                 layer.self_attn.scaling)
+        h_1KE = dec.finish_layer(layer, h_1KE, attn_KHD[None].transpose(1, 2))
     return h_1KE[0]
+
+
+class _RowIndex:
+    """The layout's row indices and masks on the compute device, with their shapes."""
+
+    def __init__(self, layout: PackedLayout, device: torch.device) -> None:
+        R, Q = layout.query_index_RQ.shape
+        self.R, self.Q, self.S = R, Q, layout.key_index_RS.shape[1]
+        self.query_flat = layout.query_index_RQ.flatten().to(device)
+        self.key_flat = layout.key_index_RS.flatten().to(device)
+        self.mask_R1QS = layout.mask_R1QS.to(device)
+        self.slot_K = layout.slot_of_token_K.to(device)
+
+
+def row_attention(q_KHD: torch.Tensor, k_KKD: torch.Tensor, v_KKD: torch.Tensor,
+                  rows: _RowIndex, scale: float) -> torch.Tensor:
+    """Causal attention of every packed token within its row, back in packed order: attn_KHD.
+
+    Explicit products rather than SDPA: on a CPU the fused kernel's backward with a mask costs
+    ~10x the math here. Rows are gathered with ``index_select`` (its backward is a row-wise
+    ``index_add_``), and the H query heads are grouped by their shared K/V head (GQA) so keys
+    and values are never repeated. Softmax runs in fp32, as in transformers' eager attention.
+    """
+    R, Q, S = rows.R, rows.Q, rows.S
+    H, D = q_KHD.shape[1], q_KHD.shape[2]
+    Kv = k_KKD.shape[1]
+    q_RKgQD = (q_KHD.index_select(0, rows.query_flat).view(R, Q, Kv, H // Kv, D)
+               .permute(0, 2, 3, 1, 4).reshape(R, Kv, H // Kv * Q, D))
+    k_RKSD = k_KKD.index_select(0, rows.key_flat).view(R, S, Kv, D).transpose(1, 2)
+    v_RKSD = v_KKD.index_select(0, rows.key_flat).view(R, S, Kv, D).transpose(1, 2)
+    scores = torch.matmul(q_RKgQD, k_RKSD.transpose(2, 3)).float() * scale
+    allowed = rows.mask_R1QS.repeat(1, 1, H // Kv, 1)  # [R, 1, g*Q, S], heads outer
+    probs = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1).to(v_RKSD.dtype)
+    out_RKgQD = torch.matmul(probs, v_RKSD)  # [R, Kv, g*Q, D]
+    out_RQHD = out_RKgQD.view(R, Kv, H // Kv, Q, D).permute(0, 3, 1, 2, 4).reshape(R * Q, H, D)
+    return out_RQHD.index_select(0, rows.slot_K)
 
 
 def _head_logprobs(dec: Decoder, h_ME: torch.Tensor, target_M: torch.Tensor, temperature: float):
