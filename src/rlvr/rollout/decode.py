@@ -124,13 +124,14 @@ def prefill(dec: Decoder, prompts: list[list[int]], group_size: int, max_new_tok
     cos, sin = dec.rope(h_UPE, positions_UP)
     keys, values = [], []
     S = P + max_new_tokens
+    cache_dtype = attention_dtype(h_UPE)
     for layer in dec.layers:
         q_UPHD, k_UPKD, v_UPKD = dec.qkv(layer, h_UPE, cos, sin)
         k_UKPD, v_UKPD = k_UPKD.transpose(1, 2), v_UPKD.transpose(1, 2)
         attn = dec.attend(layer, q_UPHD.transpose(1, 2), k_UKPD, v_UKPD, mask_U1PP)
         h_UPE = dec.finish_layer(layer, h_UPE, attn)
-        keys.append(_expand_to_slots(k_UKPD, group_size, S))
-        values.append(_expand_to_slots(v_UKPD, group_size, S))
+        keys.append(_expand_to_slots(k_UKPD, group_size, S, cache_dtype))
+        values.append(_expand_to_slots(v_UKPD, group_size, S, cache_dtype))
     logits_UV = dec.head(h_UPE[:, -1:])[:, 0]
     valid_NS = torch.zeros(U * group_size, S, dtype=torch.bool, device=device)
     valid_NS[:, :P] = mask_UP.repeat_interleave(group_size, dim=0)
@@ -139,10 +140,19 @@ def prefill(dec: Decoder, prompts: list[list[int]], group_size: int, max_new_tok
     return KVCache(keys, values, valid_NS, positions_N, rows_N, P), logits_UV
 
 
-def _expand_to_slots(x_UKPD: torch.Tensor, group_size: int, slots: int) -> torch.Tensor:
+def attention_dtype(like: torch.Tensor) -> torch.dtype:
+    """The dtype attention computes in: autocast's when it is on (scaled_dot_product_attention
+    casts its inputs to it anyway, so a cache kept in it is the same numbers, cast once), else
+    the activations' own."""
+    device = like.device.type
+    return torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else like.dtype
+
+
+def _expand_to_slots(x_UKPD: torch.Tensor, group_size: int, slots: int,
+                     dtype: torch.dtype) -> torch.Tensor:
     """[U, K, P, D] -> [U*G, K, S, D]: each prompt's cache copied to its G rows, room for S."""
     U, K, P, D = x_UKPD.shape
-    out = x_UKPD.new_zeros(U * group_size, K, slots, D)
+    out = x_UKPD.new_zeros(U * group_size, K, slots, D, dtype=dtype)
     out[:, :, :P] = x_UKPD.repeat_interleave(group_size, dim=0)
     return out
 

@@ -9,8 +9,8 @@ attention) and one per completion (its prompt's keys, then its own), gathered fr
 by index and padded to the longest row, which costs little next to the linear layers. The LM
 head runs only at the positions that predict a completion token, in chunks.
 
-Layout letters: K packed tokens, R attention rows (U prompts + N completions), Q query slots
-and S key slots per row, M predicted completion tokens, V vocabulary.
+Layout letters: K packed tokens, R attention rows (U prompts + N completions, in buckets of
+similar length), Q query slots and S key slots per row, M predicted completion tokens, V vocabulary.
 """
 
 from __future__ import annotations
@@ -28,14 +28,25 @@ HEAD_CHUNK_TOKENS = 2048
 """Completion tokens per LM-head chunk; larger ones are recomputed in the backward pass."""
 
 
+ROW_BUCKETS = 4
+"""Attention rows are sorted by length and padded per bucket, not to the longest row."""
+
+
+@dataclass(frozen=True)
+class RowBucket:
+    """Attention rows of similar length, padded to the longest among them."""
+
+    query_index_RQ: torch.Tensor  # packed index of each query slot (0 where empty)
+    key_index_RS: torch.Tensor  # packed index of each key slot (0 where empty)
+    mask_R1QS: torch.Tensor  # True where a query may attend to a key
+
+
 @dataclass(frozen=True)
 class PackedLayout:
     ids_K: torch.Tensor
     positions_K: torch.Tensor
-    query_index_RQ: torch.Tensor  # packed index of each query slot (0 where empty)
-    key_index_RS: torch.Tensor  # packed index of each key slot (0 where empty)
-    mask_R1QS: torch.Tensor  # True where a query may attend to a key
-    slot_of_token_K: torch.Tensor  # flat R*Q slot holding each packed token's query
+    buckets: list[RowBucket]
+    slot_of_token_K: torch.Tensor  # each token's query slot in the buckets' flat R*Q slots
     predictor_M: torch.Tensor  # packed index whose output predicts completion token m
     target_M: torch.Tensor  # the completion token ids
     row_M: torch.Tensor  # (row, column) of token m in the [N, T] completion layout
@@ -76,80 +87,114 @@ def pack(batch: TrainBatch) -> PackedLayout:
                             + [torch.arange(len(c)) + len(prompts[group_N[n]])
                                for n, c in enumerate(completions)])
     keys = span[:U] + [torch.cat([span[u], span[U + n]]) for n, u in enumerate(group_N)]
-    query_index_RQ, query_ok_RQ = _padded(span, max(lengths))
-    key_index_RS, key_ok_RS = _padded(keys, max(len(k) for k in keys))
-    q_pos_RQ, k_pos_RS = positions_K[query_index_RQ], positions_K[key_index_RS]
-    mask_RQS = key_ok_RS[:, None, :] & (k_pos_RS[:, None, :] <= q_pos_RQ[:, :, None])
-    mask_RQS[:, :, 0] |= ~query_ok_RQ  # empty query slots look at one real key: no NaN
-    slot_of_token_K = torch.empty(len(positions_K), dtype=torch.long)
-    slot_of_token_K[query_index_RQ[query_ok_RQ]] = query_ok_RQ.flatten().nonzero().squeeze(1)
+    buckets, slot_of_token_K = _bucket_rows(span, keys, positions_K)
     # The prompt's last token predicts completion token 0, completion token t-1 predicts t.
     predictor_M = torch.cat([torch.cat([span[u][-1:], span[U + n][:-1]])[:lengths[U + n]]
                              for n, u in enumerate(group_N)])
     row_M = torch.cat([torch.full((len(c),), n) for n, c in enumerate(completions)])
     col_M = torch.cat([torch.arange(len(c)) for c in completions])
-    return PackedLayout(torch.cat(prompts + completions), positions_K, query_index_RQ,
-                        key_index_RS, mask_RQS[:, None], slot_of_token_K, predictor_M,
-                        torch.cat(completions), row_M, col_M)
+    return PackedLayout(torch.cat(prompts + completions), positions_K, buckets,
+                        slot_of_token_K, predictor_M, torch.cat(completions), row_M, col_M)
+
+
+def _bucket_rows(queries: list[torch.Tensor], keys: list[torch.Tensor],
+                 positions_K: torch.Tensor) -> tuple[list[RowBucket], torch.Tensor]:
+    """Rows sorted by key length in up to ROW_BUCKETS buckets; each token's flat query slot."""
+    order = sorted(range(len(keys)), key=lambda r: len(keys[r]))
+    buckets, offset = [], 0
+    slot_of_token_K = torch.empty(len(positions_K), dtype=torch.long)
+    for chunk in torch.tensor(order).tensor_split(min(ROW_BUCKETS, len(order))):
+        rows = chunk.tolist()
+        query_index_RQ, query_ok_RQ = _padded([queries[r] for r in rows],
+                                              max(len(queries[r]) for r in rows))
+        key_index_RS, key_ok_RS = _padded([keys[r] for r in rows], max(len(keys[r]) for r in rows))
+        q_pos_RQ, k_pos_RS = positions_K[query_index_RQ], positions_K[key_index_RS]
+        mask_RQS = key_ok_RS[:, None, :] & (k_pos_RS[:, None, :] <= q_pos_RQ[:, :, None])
+        mask_RQS[:, :, 0] |= ~query_ok_RQ  # empty query slots look at one real key: no NaN
+        slot_of_token_K[query_index_RQ[query_ok_RQ]] = (
+            offset + query_ok_RQ.flatten().nonzero().squeeze(1))
+        offset += query_index_RQ.numel()
+        buckets.append(RowBucket(query_index_RQ, key_index_RS, mask_RQS[:, None]))
+    return buckets, slot_of_token_K
 
 
 def packed_hidden(dec: Decoder, layout: PackedLayout, device: torch.device) -> torch.Tensor:
     """Last-layer hidden states h_KE of the packed stream (before the final norm)."""
-    rows = _RowIndex(layout, device)
+    buckets = [_RowIndex(bucket, device) for bucket in layout.buckets]
+    slot_K = layout.slot_of_token_K.to(device)
     h_1KE = dec.embed(layout.ids_K.to(device)[None])
     cos, sin = dec.rope(h_1KE, layout.positions_K.to(device)[None])
     for layer in dec.layers:
         q_1KHD, k_1KKD, v_1KKD = dec.qkv(layer, h_1KE, cos, sin)
-        attn_KHD = row_attention(q_1KHD[0], k_1KKD[0], v_1KKD[0], rows,
-                                 layer.self_attn.scaling)
+        scale = layer.self_attn.scaling
+        slots = [row_attention(q_1KHD[0], k_1KKD[0], v_1KKD[0], rows, scale) for rows in buckets]
+        attn_KHD = torch.cat(slots).index_select(0, slot_K)
         h_1KE = dec.finish_layer(layer, h_1KE, attn_KHD[None].transpose(1, 2))
     return h_1KE[0]
 
 
 class _RowIndex:
-    """The layout's row indices and masks on the compute device, with their shapes."""
+    """A bucket's row indices on the compute device, and its additive attention mask."""
 
-    def __init__(self, layout: PackedLayout, device: torch.device) -> None:
-        R, Q = layout.query_index_RQ.shape
-        self.R, self.Q, self.S = R, Q, layout.key_index_RS.shape[1]
-        self.query_flat = layout.query_index_RQ.flatten().to(device)
-        self.key_flat = layout.key_index_RS.flatten().to(device)
-        self.mask_R1QS = layout.mask_R1QS.to(device)
-        self.slot_K = layout.slot_of_token_K.to(device)
+    def __init__(self, bucket: RowBucket, device: torch.device) -> None:
+        R, Q = bucket.query_index_RQ.shape
+        self.R, self.Q, self.S = R, Q, bucket.key_index_RS.shape[1]
+        self.query_flat = bucket.query_index_RQ.flatten().to(device)
+        self.key_flat = bucket.key_index_RS.flatten().to(device)
+        self.mask_R1QS = bucket.mask_R1QS.to(device)
+        self._bias: torch.Tensor | None = None
+
+    def bias(self, groups: int, dtype: torch.dtype) -> torch.Tensor:
+        """0 where allowed, -inf elsewhere, [R, 1, groups*Q, S] (heads outer); built once."""
+        if self._bias is None or self._bias.dtype != dtype:
+            allowed = self.mask_R1QS.repeat(1, 1, groups, 1)
+            self._bias = torch.zeros(allowed.shape, dtype=dtype,
+                                     device=allowed.device).masked_fill(~allowed, float("-inf"))
+        return self._bias
 
 
 def row_attention(q_KHD: torch.Tensor, k_KKD: torch.Tensor, v_KKD: torch.Tensor,
                   rows: _RowIndex, scale: float) -> torch.Tensor:
-    """Causal attention of every packed token within its row, back in packed order: attn_KHD.
+    """Causal attention of one bucket's rows: out [R*Q, H, D], one slot per query slot.
 
     Explicit products rather than SDPA: on a CPU the fused kernel's backward with a mask costs
     ~10x the math here. Rows are gathered with ``index_select`` (its backward is a row-wise
     ``index_add_``), and the H query heads are grouped by their shared K/V head (GQA) so keys
-    and values are never repeated. Softmax runs in fp32, as in transformers' eager attention.
+    and values are never repeated. As in transformers' eager attention, scores are scaled and
+    masked in the compute dtype and the softmax runs in fp32.
     """
     R, Q, S = rows.R, rows.Q, rows.S
     H, D = q_KHD.shape[1], q_KHD.shape[2]
     Kv = k_KKD.shape[1]
-    q_RKgQD = (q_KHD.index_select(0, rows.query_flat).view(R, Q, Kv, H // Kv, D)
-               .permute(0, 2, 3, 1, 4).reshape(R, Kv, H // Kv * Q, D))
+    g = H // Kv
+    q_RKgQD = (q_KHD.index_select(0, rows.query_flat).view(R, Q, Kv, g, D)
+               .permute(0, 2, 3, 1, 4).reshape(R, Kv, g * Q, D))
     k_RKSD = k_KKD.index_select(0, rows.key_flat).view(R, S, Kv, D).transpose(1, 2)
     v_RKSD = v_KKD.index_select(0, rows.key_flat).view(R, S, Kv, D).transpose(1, 2)
-    scores = torch.matmul(q_RKgQD, k_RKSD.transpose(2, 3)).float() * scale
-    allowed = rows.mask_R1QS.repeat(1, 1, H // Kv, 1)  # [R, 1, g*Q, S], heads outer
-    probs = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1).to(v_RKSD.dtype)
-    out_RKgQD = torch.matmul(probs, v_RKSD)  # [R, Kv, g*Q, D]
-    out_RQHD = out_RKgQD.view(R, Kv, H // Kv, Q, D).permute(0, 3, 1, 2, 4).reshape(R * Q, H, D)
-    return out_RQHD.index_select(0, rows.slot_K)
+    scores = torch.matmul(q_RKgQD, k_RKSD.transpose(2, 3))  # [R, Kv, g*Q, S]
+    scores = scores.mul_(scale).add_(rows.bias(g, scores.dtype))
+    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(v_RKSD.dtype)
+    out_RKgQD = torch.matmul(probs, v_RKSD)
+    return out_RKgQD.view(R, Kv, g, Q, D).permute(0, 3, 1, 2, 4).reshape(R * Q, H, D)
 
 
-def _head_logprobs(dec: Decoder, h_ME: torch.Tensor, target_M: torch.Tensor, temperature: float):
-    """logp_M of the targets and the entropy_M of the (tempered) next-token distributions."""
-    logits_MV = dec.head(h_ME).float()
+def _head_logprobs(dec: Decoder, h_ME: torch.Tensor, target_M: torch.Tensor,
+                   temperature: float, entropy: str):
+    """logp_M of the targets and the entropy_M of the (tempered) next-token distributions
+    (None when ``entropy='off'``; computed outside the graph unless ``entropy='grad'``)."""
+    logits_MV = dec.head(h_ME)
     if temperature != 1.0:
-        logits_MV = logits_MV / temperature
-    logp_MV = torch.log_softmax(logits_MV, dim=-1)
-    entropy_M = -(logp_MV.exp() * logp_MV).sum(-1)
-    return logp_MV.gather(1, target_M[:, None]).squeeze(1), entropy_M
+        logp_MV = torch.log_softmax(logits_MV.float() / temperature, dim=-1)
+    else:  # reads the bf16 logits and writes fp32: no separate cast pass
+        logp_MV = torch.log_softmax(logits_MV, dim=-1, dtype=torch.float32)
+    logp_M = logp_MV.gather(1, target_M[:, None]).squeeze(1)
+    if entropy == "grad":
+        return logp_M, -(logp_MV.exp() * logp_MV).sum(-1)
+    if entropy == "off":
+        return logp_M, None
+    with torch.no_grad(), torch.autocast(logp_MV.device.type, enabled=False):
+        logp_M1V = logp_MV.detach()[:, None, :]  # sum_v p_v log p_v: one fp32 dot per row
+        return logp_M, -torch.bmm(logp_M1V.exp(), logp_M1V.transpose(1, 2)).view(-1)
 
 
 def packed_logprobs(model, batch: TrainBatch, temperature: float = 1.0, entropy: str = "off"):
@@ -159,17 +204,19 @@ def packed_logprobs(model, batch: TrainBatch, temperature: float = 1.0, entropy:
     device = batch.input_ids_NL.device
     layout = pack(batch)
     h_KE = packed_hidden(dec, layout, device)
-    h_ME, target_M = h_KE[layout.predictor_M.to(device)], layout.target_M.to(device)
+    h_ME = h_KE.index_select(0, layout.predictor_M.to(device))
+    target_M = layout.target_M.to(device)
     logps, entropies = [], []
     for start in range(0, len(target_M), HEAD_CHUNK_TOKENS):
         part = slice(start, start + HEAD_CHUNK_TOKENS)
         if len(target_M) > HEAD_CHUNK_TOKENS and torch.is_grad_enabled():
             logp_M, entropy_M = checkpoint(_head_logprobs, dec, h_ME[part], target_M[part],
-                                           temperature, use_reentrant=False)
+                                           temperature, entropy, use_reentrant=False)
         else:
-            logp_M, entropy_M = _head_logprobs(dec, h_ME[part], target_M[part], temperature)
+            logp_M, entropy_M = _head_logprobs(dec, h_ME[part], target_M[part], temperature,
+                                               entropy)
         logps.append(logp_M)
-        entropies.append(entropy_M if entropy == "grad" else entropy_M.detach())
+        entropies.append(entropy_M)
     N, T = batch.num_sequences, batch.completion_len
     rows, cols = layout.row_M.to(device), layout.col_M.to(device)
     logp_NT = torch.zeros(N, T, device=device).index_put((rows, cols), torch.cat(logps))

@@ -64,6 +64,11 @@ def test_packed_equals_padded_forward_and_gradients(model_type, temperature):
     assert (got_NT[~mask_NT] == 0).all()
     for got, ref in zip(got_grads, ref_grads):
         torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-4)
+    with torch.no_grad():  # the diagnostic entropy (outside the graph) is the same number
+        detached_NT = packed.packed_logprobs(model, batch, temperature, entropy="detached")[1]
+        assert packed.packed_logprobs(model, batch, temperature, entropy="off")[1] is None
+    torch.testing.assert_close(detached_NT[mask_NT], ref_entropy_NT[mask_NT].detach(),
+                               atol=1e-5, rtol=1e-5)
 
 
 def test_chunked_head_is_recomputed_with_the_same_result(monkeypatch):
@@ -86,4 +91,29 @@ def test_layout_counts_each_real_token_once():
     completion_tokens = int(batch.attention_mask_NL[:, 7:].sum())
     assert len(layout.ids_K) == prompt_tokens + completion_tokens
     assert len(layout.target_M) == completion_tokens
-    assert layout.query_index_RQ.shape[0] == 3 + batch.num_sequences
+    assert sum(b.query_index_RQ.shape[0] for b in layout.buckets) == 3 + batch.num_sequences
+    assert len(layout.buckets) == packed.ROW_BUCKETS
+    assert len(set(layout.slot_of_token_K.tolist())) == len(layout.ids_K)  # one slot per token
+
+
+@pytest.mark.parametrize("buckets", [1, 2, 100])
+def test_any_number_of_row_buckets_gives_the_same_logprobs(monkeypatch, buckets):
+    model = tiny(sharpen=1.0)
+    batch = grouped_batch(seed=4)
+    reference_NT, _ = packed.packed_logprobs(model, batch)
+    monkeypatch.setattr(packed, "ROW_BUCKETS", buckets)
+    torch.testing.assert_close(packed.packed_logprobs(model, batch)[0], reference_NT)
+
+
+def test_under_bf16_autocast_the_outputs_are_fp32_and_close_to_the_padded_forward():
+    model = tiny(sharpen=1.0)
+    batch = grouped_batch(seed=5)
+    mask_NT = batch.completion_mask_NT.bool()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ref_NT, ref_entropy_NT = padded_logprobs(model, batch)
+        for mode in ("detached", "grad"):
+            got_NT, got_entropy_NT = packed.packed_logprobs(model, batch, entropy=mode)
+            assert got_NT.dtype == got_entropy_NT.dtype == torch.float32
+            torch.testing.assert_close(got_NT[mask_NT], ref_NT[mask_NT], atol=0.05, rtol=0.05)
+            torch.testing.assert_close(got_entropy_NT[mask_NT], ref_entropy_NT[mask_NT],
+                                       atol=0.05, rtol=0.05)
