@@ -406,7 +406,7 @@ def run_trl_worker(args: argparse.Namespace) -> None:
 # ---- the driver --------------------------------------------------------------------------------
 
 
-def measure_bf16_peak(size: int = 2048, repeats: int = 8) -> float:
+def measure_bf16_peak(size: int = 2048, repeats: int = 40) -> float:
     """Best GFLOP/s of a square bf16 torch.matmul on this machine's default threads."""
     import torch
 

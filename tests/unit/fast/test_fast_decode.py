@@ -117,3 +117,21 @@ def test_unsupported_models_fall_back_to_generate():
     with pytest.raises(ValueError, match="rollout.decoder=static"):
         pick_decoder("static", model)
     assert pick_decoder("auto", tiny()) == "static"
+
+
+def test_lora_model_decodes_like_generate():
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(tiny(sharpen=1.0), LoraConfig(r=4, lora_alpha=8,
+                                                         target_modules=["q_proj", "down_proj"]))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    hf_NT, hf_logp_NT = hf_greedy(model, PROMPTS, 1, 8, [3])
+    fast = fast_greedy(model, PROMPTS, 1, 8, [3])
+    for n in range(len(PROMPTS)):
+        ref = until_stop(hf_NT[n].tolist(), [3])
+        assert until_stop(fast.tokens_NT[n].tolist(), [3]) == ref
+        torch.testing.assert_close(fast.logprobs_NT[n, :len(ref)], hf_logp_NT[n, :len(ref)],
+                                   atol=1e-5, rtol=1e-5)

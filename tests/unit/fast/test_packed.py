@@ -117,3 +117,22 @@ def test_under_bf16_autocast_the_outputs_are_fp32_and_close_to_the_padded_forwar
             torch.testing.assert_close(got_NT[mask_NT], ref_NT[mask_NT], atol=0.05, rtol=0.05)
             torch.testing.assert_close(got_entropy_NT[mask_NT], ref_entropy_NT[mask_NT],
                                        atol=0.05, rtol=0.05)
+
+
+def test_lora_adapters_are_applied_by_the_packed_forward():
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(tiny(sharpen=1.0), LoraConfig(r=4, lora_alpha=8, target_modules=[
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]))
+    with torch.no_grad():  # non-zero adapters, so they change the outputs
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    batch = grouped_batch(seed=6)
+    mask_NT = batch.completion_mask_NT.bool()
+    ref_NT, _ = padded_logprobs(model, batch)
+    got_NT, _ = packed.packed_logprobs(model, batch)
+    torch.testing.assert_close(got_NT[mask_NT], ref_NT[mask_NT], atol=1e-5, rtol=1e-5)
+    with model.disable_adapter():
+        base_NT, _ = packed.packed_logprobs(model, batch)
+    assert (base_NT[mask_NT] - got_NT[mask_NT]).abs().max() > 1e-3
