@@ -34,7 +34,8 @@ def _metrics(run_dir: Path) -> list[dict]:
 
 
 def _inject(monkeypatch, nan_loss=(), nan_grad=(), oom=()) -> None:
-    """Hooks on the policy: nan logits in training forwards, a nan gradient, or an OOM in
+    """Hooks on the policy: nan logits in training forwards (on the LM head, which the
+    packed and the padded forward both call), a nan gradient, or an OOM in
     backward, at the given steps."""
     current = {"step": -1}
     train_step, load_policy = loop.train_step, loop.load_policy
@@ -43,9 +44,9 @@ def _inject(monkeypatch, nan_loss=(), nan_grad=(), oom=()) -> None:
         current["step"] = index
         return train_step(t, index)
 
-    def forward_hook(module, args, output):
+    def forward_hook(module, args, output):  # on the LM head: every forward path calls it
         if module.training and current["step"] in nan_loss:
-            output.logits = output.logits * NAN
+            return output * NAN
         return output
 
     def grad_hook(grad):
@@ -55,7 +56,7 @@ def _inject(monkeypatch, nan_loss=(), nan_grad=(), oom=()) -> None:
 
     def load(cfg):
         policy = load_policy(cfg)
-        policy.model.register_forward_hook(forward_hook)
+        policy.model.lm_head.register_forward_hook(forward_hook)
         next(policy.model.parameters()).register_hook(grad_hook)
         return policy
 
