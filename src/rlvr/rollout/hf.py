@@ -14,7 +14,9 @@ import torch
 from rlvr.data.templates import render_prompt_ids
 from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.models.loader import Policy, stop_token_ids
+from rlvr.models.lora import is_lora
 from rlvr.rollout.decode import Sampler, static_decode
+from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.types import Group, Sample, TaskRow
 
@@ -38,11 +40,22 @@ class HFEngine:
         self.instruction = instruction
         self.batch_size = batch_size
         self.stop_ids = stop_token_ids(policy)
+        self._inference: InferenceCopy | None = None
         self.record_self_certainty = False
         """Record ``Sample.self_certainty`` (set from ``cfg.reward.needs_self_certainty``)."""
 
     def sync_weights(self) -> None:
-        """Nothing to copy: this engine generates with the trained model object itself."""
+        """Nothing to copy after an optimizer step: a full model is decoded as it is, and a
+        LoRA model's merged copy is refreshed at the start of each ``generate`` call."""
+
+    def decode_model(self):
+        """The model rollouts run: the policy itself, or for LoRA its merged inference copy
+        (rollout/inference_copy.py; built at the first rollout)."""
+        if not is_lora(self.policy.model):
+            return self.policy.model
+        if self._inference is None:
+            self._inference = InferenceCopy(self.policy.model, self.policy.autocast_dtype)
+        return self._inference.model
 
     def prompt_ids(self, row: TaskRow) -> list[int]:
         return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
@@ -51,6 +64,8 @@ class HFEngine:
                  progress=None, on_groups=None) -> list[Group]:
         """``group_size`` completions for each row, decoded in chunks of whole groups.
         ``on_groups(groups)`` is called with each finished chunk (to start scoring early)."""
+        if self._inference is not None:  # the adapters may have changed since (a step, a resume)
+            self._inference.refresh()
         prompts_per_chunk = max(1, self.batch_size // group_size)
         groups: list[Group] = []
         for start in range(0, len(rows), prompts_per_chunk):
@@ -85,7 +100,7 @@ class HFEngine:
         """rlvr's decode loop (rollout/decode.py): static KV cache, finished rows dropped."""
         sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
                           record_certainty=self.record_self_certainty)
-        out = static_decode(Decoder(self.policy.model), prompts, group_size,
+        out = static_decode(Decoder(self.decode_model()), prompts, group_size,
                             params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
                             self.policy.device)
         return out.tokens_NT, out.logprobs_NT, out.certainty_NT
@@ -94,7 +109,7 @@ class HFEngine:
         """transformers ``generate`` (any model it supports)."""
         tok = self.policy.tokenizer
         ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id, self.policy.device)
-        out = self.policy.model.generate(
+        out = self.decode_model().generate(
             input_ids=ids_BP, attention_mask=mask_BP, max_new_tokens=params.max_new_tokens,
             do_sample=not params.greedy, temperature=params.temperature if not params.greedy else None,
             top_p=params.top_p if not params.greedy else None, top_k=None,
