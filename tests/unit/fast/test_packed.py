@@ -7,29 +7,14 @@ import torch
 
 from rlvr.trainer import packed
 from rlvr.trainer.prefix import full_logits
-from rlvr.types import TrainBatch
 
+import batches
 from fast_models import tiny
 
 
-def grouped_batch(B=3, G=4, P=7, T=6, vocab=90, seed=0) -> TrainBatch:
-    """B prompts of different lengths (left-padded), G completions of different lengths each,
-    one completion of a single token; rows shuffled so groups are not contiguous."""
-    gen = torch.Generator().manual_seed(seed)
-    N = B * G
-    ids_NL = torch.randint(5, vocab, (N, P + T), generator=gen)
-    mask_NL = torch.ones(N, P + T, dtype=torch.long)
-    for b in range(B):
-        prompt_P = torch.randint(5, vocab, (P,), generator=gen)
-        for g in range(G):
-            n = b * G + g
-            ids_NL[n, :P] = prompt_P
-            ids_NL[n, :b], mask_NL[n, :b] = 0, 0  # b tokens of left padding
-            length = 1 if (b, g) == (1, 2) else T - g % 3
-            ids_NL[n, P + length:], mask_NL[n, P + length:] = 0, 0
-    batch = TrainBatch(ids_NL, mask_NL, mask_NL[:, P:].float(), torch.randn(N, generator=gen),
-                       torch.zeros(N, T), torch.zeros(N, dtype=torch.bool))
-    return batch.select(torch.randperm(N, generator=gen))
+def grouped_batch(seed=0):
+    """Ragged prompts and completions, one completion of a single token, rows shuffled."""
+    return batches.grouped_batch(T=6, seed=seed, one_token=(1, 2), shuffle=True)
 
 
 def padded_logprobs(model, batch, temperature=1.0):

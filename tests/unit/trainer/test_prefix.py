@@ -7,25 +7,8 @@ import torch
 
 from rlvr.trainer.prefix import (completion_logits, distinct_prompts, full_logits,
                                  group_aligned_order, shared_prefix_logits)
-from rlvr.types import TrainBatch
 
-
-def _grouped_batch(B=3, G=4, P=7, T=5, vocab=90, seed=0) -> TrainBatch:
-    """B prompts of different lengths (left-padded), G completions each of different lengths."""
-    gen = torch.Generator().manual_seed(seed)
-    N = B * G
-    ids_NL = torch.randint(5, vocab, (N, P + T), generator=gen)
-    mask_NL = torch.ones(N, P + T, dtype=torch.long)
-    for b in range(B):
-        prompt_P = torch.randint(5, vocab, (P,), generator=gen)
-        for g in range(G):
-            n = b * G + g
-            ids_NL[n, :P] = prompt_P
-            ids_NL[n, :b], mask_NL[n, :b] = 0, 0  # b tokens of left padding
-            length = T - g % 3
-            ids_NL[n, P + length:], mask_NL[n, P + length:] = 0, 0
-    return TrainBatch(ids_NL, mask_NL, mask_NL[:, P:].float(), torch.randn(N, generator=gen),
-                      torch.zeros(N, T), torch.zeros(N, dtype=torch.bool))
+from batches import grouped_batch
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +28,7 @@ def _loss_and_grads(model, logits_NTV, batch):
 
 
 def test_shared_prefix_matches_full_forward(tiny_model):
-    batch = _grouped_batch()
+    batch = grouped_batch()
     batch = batch.select(torch.randperm(batch.num_sequences, generator=torch.Generator().manual_seed(1)))
     full, grads_full = _loss_and_grads(tiny_model, full_logits(tiny_model, batch), batch)
     shared, grads_shared = _loss_and_grads(tiny_model, shared_prefix_logits(tiny_model, batch), batch)
@@ -55,18 +38,18 @@ def test_shared_prefix_matches_full_forward(tiny_model):
 
 
 def test_completion_logits_falls_back_when_no_prompt_repeats(tiny_model):
-    batch = _grouped_batch(B=3, G=1)
+    batch = grouped_batch(B=3, G=1)
     assert torch.allclose(completion_logits(tiny_model, batch), full_logits(tiny_model, batch))
 
 
 def test_single_token_completions(tiny_model):
-    batch = _grouped_batch(T=1)
+    batch = grouped_batch(T=1)
     assert torch.allclose(shared_prefix_logits(tiny_model, batch), full_logits(tiny_model, batch),
                           atol=1e-5)
 
 
 def test_group_aligned_order_keeps_groups_together():
-    batch = _grouped_batch(B=4, G=3)
+    batch = grouped_batch(B=4, G=3)
     order = group_aligned_order(batch, torch.Generator().manual_seed(0))
     assert sorted(order.tolist()) == list(range(12))
     _, prompt_of_N = distinct_prompts(batch)
