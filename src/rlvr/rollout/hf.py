@@ -15,7 +15,7 @@ from rlvr.data.templates import render_prompt_ids
 from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.models.loader import Policy, stop_token_ids
 from rlvr.models.lora import is_lora
-from rlvr.rollout.decode import Sampler, static_decode
+from rlvr.rollout.decode import Sampler, left_pad, static_decode
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.types import Group, Sample, TaskRow
@@ -108,7 +108,8 @@ class HFEngine:
     def _hf_generate(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
         """transformers ``generate`` (any model it supports)."""
         tok = self.policy.tokenizer
-        ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id, self.policy.device)
+        ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id)
+        ids_BP, mask_BP = ids_BP.to(self.policy.device), mask_BP.long().to(self.policy.device)
         out = self.decode_model().generate(
             input_ids=ids_BP, attention_mask=mask_BP, max_new_tokens=params.max_new_tokens,
             do_sample=not params.greedy, temperature=params.temperature if not params.greedy else None,
@@ -143,17 +144,6 @@ def pick_decoder(choice: str, model) -> str:
     if choice == "auto":
         return "generate" if blocker is not None else "static"
     return choice
-
-
-def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device):
-    """Left-padded ids and attention mask, both [B, P]."""
-    width = max(len(s) for s in seqs)
-    ids_BP = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask_BP = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, seq in enumerate(seqs):
-        ids_BP[i, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
-        mask_BP[i, width - len(seq):] = 1
-    return ids_BP.to(device), mask_BP.to(device)
 
 
 def sampled_logprobs(scores: tuple[torch.Tensor, ...], new_NT: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from rlvr.models.fastpath import Decoder, fast_path_blocker
-from rlvr.rollout.decode import Sampler, draw, static_decode, top_p_filter
-from rlvr.rollout.hf import left_pad, pick_decoder, sampled_logprobs
+from rlvr.rollout.decode import Sampler, draw, left_pad, static_decode, top_p_filter
+from rlvr.rollout.hf import pick_decoder, sampled_logprobs
 
 from fast_models import tiny
 
@@ -16,8 +16,8 @@ PROMPTS = [[1, 40, 41, 42, 43, 44, 2], [1, 50, 51], [1, 60, 61, 62, 63]]
 
 def hf_greedy(model, prompts, group_size, max_new, stop_ids):
     rows = [p for p in prompts for _ in range(group_size)]  # greedy generate has no groups
-    ids_BP, mask_BP = left_pad(rows, 0, torch.device("cpu"))
-    out = model.generate(input_ids=ids_BP, attention_mask=mask_BP, max_new_tokens=max_new,
+    ids_BP, mask_BP = left_pad(rows, 0)
+    out = model.generate(input_ids=ids_BP, attention_mask=mask_BP.long(), max_new_tokens=max_new,
                          do_sample=False, eos_token_id=stop_ids,
                          pad_token_id=0, output_scores=True, return_dict_in_generate=True)
     new_NT = out.sequences[:, ids_BP.shape[1]:]
@@ -135,3 +135,24 @@ def test_lora_model_decodes_like_generate():
         assert until_stop(fast.tokens_NT[n].tolist(), [3]) == ref
         torch.testing.assert_close(fast.logprobs_NT[n, :len(ref)], hf_logp_NT[n, :len(ref)],
                                    atol=1e-5, rtol=1e-5)
+
+
+def test_engine_gives_the_same_greedy_samples_with_either_decoder(tiny_model_dir):
+    from rlvr.config import ModelConfig
+    from rlvr.models.loader import load_policy
+    from rlvr.rollout.hf import HFEngine, SamplingParams
+    from rlvr.types import TaskRow
+
+    policy = load_policy(ModelConfig(name=str(tiny_model_dir), autocast="off"))
+    rows = [TaskRow("a", "12 + 30 = ?", "42"), TaskRow("b", "7 + 5?", "12")]
+    samples = {}
+    for decoder in ("generate", "static"):
+        engine = HFEngine(policy, None, "Answer.", batch_size=4, decoder=decoder)
+        groups = engine.generate(rows, 1, SamplingParams(max_new_tokens=6, greedy=True))
+        samples[decoder] = [(s.completion_ids, s.finish_reason, s.text)
+                            for g in groups for s in g.samples]
+        logprobs = [s.sampler_logprobs for g in groups for s in g.samples]
+        samples[decoder + "/logp"] = torch.tensor([x for lp in logprobs for x in lp])
+    assert samples["generate"] == samples["static"]
+    torch.testing.assert_close(samples["static/logp"], samples["generate/logp"], atol=1e-5,
+                               rtol=1e-5)
