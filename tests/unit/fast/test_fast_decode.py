@@ -148,11 +148,15 @@ def test_engine_gives_the_same_greedy_samples_with_either_decoder(tiny_model_dir
     samples = {}
     for decoder in ("generate", "static"):
         engine = HFEngine(policy, None, "Answer.", batch_size=4, decoder=decoder)
+        engine.record_self_certainty = True
         groups = engine.generate(rows, 1, SamplingParams(max_new_tokens=6, greedy=True))
         samples[decoder] = [(s.completion_ids, s.finish_reason, s.text)
                             for g in groups for s in g.samples]
+        samples[decoder + "/certainty"] = torch.tensor([s.self_certainty
+                                                         for g in groups for s in g.samples])
         logprobs = [s.sampler_logprobs for g in groups for s in g.samples]
         samples[decoder + "/logp"] = torch.tensor([x for lp in logprobs for x in lp])
     assert samples["generate"] == samples["static"]
-    torch.testing.assert_close(samples["static/logp"], samples["generate/logp"], atol=1e-5,
-                               rtol=1e-5)
+    for key in ("logp", "certainty"):
+        torch.testing.assert_close(samples[f"static/{key}"], samples[f"generate/{key}"],
+                                   atol=1e-5, rtol=1e-5)
