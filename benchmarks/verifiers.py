@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from rlvr.config import SqlTask as SqlTaskConfig
+from rlvr.configs.task import SqlTaskConfig
 from rlvr.data.sql_tasks import SqlTask
-from rlvr.rewards.config import MathPolicy
+from rlvr.configs.reward import MathPolicyConfig
 from rlvr.rewards.math import MathVerifier
 from rlvr.rewards.pool import WorkerPool
 from rlvr.types import TaskRow
@@ -66,7 +66,7 @@ def throughput(pool: WorkerPool, verifier, items) -> tuple[float, float]:
 
 
 def pathological_delay(pool: WorkerPool, batch: int) -> tuple[float, float, str]:
-    verifier = MathVerifier(MathPolicy(symbolic_timeout_s=600))
+    verifier = MathVerifier(MathPolicyConfig(symbolic_timeout_s=600))
     items = gsm8k_items(batch)
     pool.map(verifier, items[:8])  # warm
     started = time.perf_counter()

@@ -201,7 +201,7 @@ def rlvr_settings(cfg) -> dict:
 
 
 def packed_update(cfg) -> bool:
-    """Whether the update runs trainer/packed.py for this model (fast-path architectures)."""
+    """Whether the update runs models/packed.py for this model (fast-path architectures)."""
     from transformers import AutoConfig
 
     from rlvr.models.fastpath import FAST_MODEL_TYPES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rlvr.config_base import ConfigError
+from rlvr.configs.base import ConfigError
 from rlvr.rewards.errors import RewardInfraError
 
 

@@ -91,7 +91,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from rlvr.data.tasks import build_task
     from rlvr.eval.evaluate import evaluate
     from rlvr.models.loader import load_policy
-    from rlvr.rewards.config import RewardConfig
+    from rlvr.configs.reward import RewardConfig
     from rlvr.rewards.pipeline import RewardPipeline
     from rlvr.rollout.hf import HFEngine
 
@@ -120,7 +120,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, default_max_new_tokens: int) -> Any:
-    from rlvr.eval.config import EvalSettings
+    from rlvr.configs.eval import EvalSettings
     from rlvr.eval.passk import parse_ks
 
     return EvalSettings(

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from rlvr.config_base import ConfigError
+from rlvr.configs.base import ConfigError
 
 _TAGS = ("kind", "name")  # discriminator fields of variant unions; a node has "kind" or else "name"
 PRESET_DIR = Path(__file__).parent / "algorithms" / "presets"

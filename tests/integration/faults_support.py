@@ -1,5 +1,5 @@
 """Helpers of the fault-injection tests: a tiny file task, `rlvr train` in a real subprocess
-(killed for real by RLVR_FAULT, see rlvr/trainer/faultpoints.py), and readers of what a run left."""
+(killed for real by RLVR_FAULT, see runs/faultpoints.py), and readers of what a run left."""
 
 from __future__ import annotations
 

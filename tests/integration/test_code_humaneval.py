@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rlvr.data.code_config import CodeRewardConfig
+from rlvr.configs.code_task import CodeRewardConfig
 from rlvr.data.code_tasks import humaneval_problems, humaneval_row
 from rlvr.rewards.code import CodeVerifier
 from rlvr.sandbox import SandboxConfig, SandboxUnavailable

@@ -1,6 +1,6 @@
 """Fault injection on a tiny model (research/reliability.md §4.5; docs/reliability.md).
 
-Real subprocesses killed for real (``kill -9`` via RLVR_FAULT, see rlvr/trainer/faultpoints.py)
+Real subprocesses killed for real (``kill -9`` via RLVR_FAULT, see runs/faultpoints.py)
 for F01-F03/F07/F08; in-process runs with injected faults for the others. The uninterrupted
 reference run is shared by the module.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr.trainer.checkpoint import list_steps
+from rlvr.runs.checkpoint import list_steps
 
 from faults_support import (assert_identical, metrics, rlvr_train, samples, tensors, train_args,
                             write_task)
@@ -85,7 +85,7 @@ def _resume_in_process(run_dir: Path, *overrides: str) -> dict:
 
 
 def test_f09_resume_refuses_changes(tmp_path, tiny_model_dir, task_file, reference_run):
-    from rlvr.trainer.session import ResumeRefused
+    from rlvr.runs.session import ResumeRefused
 
     run_dir = tmp_path / "run"
     shutil.copytree(reference_run, run_dir)

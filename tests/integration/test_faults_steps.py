@@ -14,8 +14,8 @@ import torch
 
 from faults_support import write_task
 from rlvr.config import load_config
-from rlvr.trainer import loop
-from rlvr.trainer.checkpoint import newest_valid
+from rlvr.trainer import loop, trainer
+from rlvr.runs.checkpoint import newest_valid
 
 NAN = float("nan")
 
@@ -38,7 +38,7 @@ def _inject(monkeypatch, nan_loss=(), nan_grad=(), oom=()) -> None:
     packed and the padded forward both call), a nan gradient, or an OOM in
     backward, at the given steps."""
     current = {"step": -1}
-    train_step, load_policy = loop.train_step, loop.load_policy
+    train_step, load_policy = loop.train_step, trainer.load_policy
 
     def step(t, index):
         current["step"] = index
@@ -61,7 +61,7 @@ def _inject(monkeypatch, nan_loss=(), nan_grad=(), oom=()) -> None:
         return policy
 
     monkeypatch.setattr(loop, "train_step", step)
-    monkeypatch.setattr(loop, "load_policy", load)
+    monkeypatch.setattr(trainer, "load_policy", load)
 
 
 def test_f10_nonfinite_loss_and_gradient_are_skipped_and_counted(tmp_path, tiny_model_dir,
@@ -158,7 +158,7 @@ def test_f21_metrics_sink_failure_warns_once(tmp_path, tiny_model_dir, monkeypat
 def _scored_groups(texts: list[str], group_size: int, share: float):
     from types import SimpleNamespace
 
-    from rlvr.rewards.config import RewardConfig
+    from rlvr.configs.reward import RewardConfig
     from rlvr.rewards.pipeline import RewardPipeline
     from rlvr.trainer.guards import mask_invalid_rewards
     from rlvr.types import Group, Sample, TaskRow
@@ -178,7 +178,7 @@ def _scored_groups(texts: list[str], group_size: int, share: float):
 
 def test_f11_malformed_rewards_are_masked_and_never_reach_advantages():
     from rlvr.algorithms import build_algorithm
-    from rlvr.algorithms.config import AlgorithmConfig
+    from rlvr.configs.algorithm import AlgorithmConfig
     from rlvr.trainer.batch import build_train_batch
 
     kinds = ["nan", "inf", "-inf", "huge", "none", "string", "list", "12"]

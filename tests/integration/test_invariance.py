@@ -8,7 +8,7 @@ import torch
 
 from rlvr.algorithms import build_algorithm
 from rlvr.algorithms.aggregation import AGGREGATIONS
-from rlvr.algorithms.config import AlgorithmConfig
+from rlvr.configs.algorithm import AlgorithmConfig
 from rlvr.models.loader import Policy
 from rlvr.trainer.update import StatSums, StepSettings, accumulate_gradients, prepass
 from rlvr.types import TrainBatch

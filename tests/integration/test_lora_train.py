@@ -40,7 +40,7 @@ def _restored(tiny_model_dir, checkpoint: Path):
     """The LoRA policy of the run with the checkpoint's weights, and a plain copy of the base."""
     from safetensors.torch import load_model
 
-    from rlvr.config import ModelConfig
+    from rlvr.configs.run import ModelConfig
     from rlvr.models.loader import load_policy, with_lora
 
     cfg = ModelConfig(name=str(tiny_model_dir), device="cpu", autocast="off",

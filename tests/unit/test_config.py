@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rlvr.config import RunConfig, dump_config, load_config, validate_config
-from rlvr.config_base import ConfigError
+from rlvr.config import dump_config, load_config, validate_config
+from rlvr.configs.run import RunConfig
+from rlvr.configs.base import ConfigError
 
 
 def test_defaults_validate():

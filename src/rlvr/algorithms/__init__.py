@@ -15,8 +15,8 @@ import torch
 
 from rlvr.algorithms.advantages import ADVANTAGES
 from rlvr.algorithms.aggregation import AGGREGATIONS, BatchNorm
-from rlvr.algorithms.config import AlgorithmConfig
-from rlvr.algorithms.config_extras import KlPenalty
+from rlvr.configs.algorithm import AlgorithmConfig
+from rlvr.configs.algorithm_extras import KlPenaltyConfig
 from rlvr.algorithms.entropy import EntropyCoef
 from rlvr.algorithms.group_filter import fill_groups
 from rlvr.algorithms.kl import ESTIMATORS, kl_in_reward_N
@@ -38,7 +38,7 @@ class Algorithm:
     aggregate: Callable  # (loss_NT, mask_NT, BatchNorm) -> scalar
     epochs: int
     minibatches: int
-    kl: KlPenalty | None = None
+    kl: KlPenaltyConfig | None = None
     kl_estimator: Callable | None = None  # (logp_NT, ref_logp_NT) -> kl_NT
     entropy_coef: EntropyCoef | None = None
     select_tokens: Callable | None = None  # (entropy_NT, mask_NT) -> keep_NT
@@ -66,6 +66,10 @@ class Algorithm:
         """A no-grad forward over the rollout batch before the first step: for old logprobs
         (several optimizer steps per batch) or for batch-wide token-selection entropies."""
         return not self.reuses_rollout_policy or self.select_tokens is not None
+
+    def stateful(self) -> dict[str, EntropyCoef]:
+        """The axes that carry state across steps (saved in checkpoints), by name."""
+        return {} if self.entropy_coef is None else {"entropy_coef": self.entropy_coef}
 
     def shape_rewards(self, rewards_BG: torch.Tensor, sampler_NT: torch.Tensor,
                       ref_NT: torch.Tensor | None, mask_NT: torch.Tensor):

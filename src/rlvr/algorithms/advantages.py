@@ -11,9 +11,9 @@ from math import comb
 
 import torch
 
-from rlvr.algorithms.config import (DrGrpoAdvantage, GrpoAdvantage, PassAtKAdvantage,
-                                    RawAdvantage, ReinforcePPAdvantage,
-                                    ReinforcePPBaselineAdvantage, RlooAdvantage)
+from rlvr.configs.algorithm import (DrGrpoAdvantageConfig, GrpoAdvantageConfig, PassAtKAdvantageConfig,
+                                    RawAdvantageConfig, ReinforcePPAdvantageConfig,
+                                    ReinforcePPBaselineAdvantageConfig, RlooAdvantageConfig)
 
 
 def _centred(x_BG: torch.Tensor, valid_BG: torch.Tensor) -> torch.Tensor:
@@ -39,7 +39,7 @@ def _whiten_batch(x_BG: torch.Tensor, valid_BG: torch.Tensor, eps: float) -> tor
     return (c_1N / (_std(c_1N, valid_BG.reshape(1, -1), unbiased=True) + eps)).reshape(x_BG.shape)
 
 
-def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantage) -> torch.Tensor:
+def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantageConfig) -> torch.Tensor:
     """GRPO (DeepSeekMath, Shao et al. 2024): A_i = (r_i - mean(r_group)) / (std(r_group) + eps).
 
     The std is the unbiased (G-1) estimator by default, as torch.std and the peers compute it;
@@ -51,7 +51,7 @@ def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantage) -
 
 
 def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
-            cfg: DrGrpoAdvantage) -> torch.Tensor:
+            cfg: DrGrpoAdvantageConfig) -> torch.Tensor:
     """Dr.GRPO (Liu et al. 2025, "Understanding R1-Zero-like training"): A_i = r_i - mean(r_group).
 
     Dividing by the group std up-weights near-uniform groups (question-difficulty bias); Dr.GRPO
@@ -60,7 +60,7 @@ def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     return _centred(rewards_BG, valid_BG.to(rewards_BG.dtype))
 
 
-def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantage) -> torch.Tensor:
+def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantageConfig) -> torch.Tensor:
     """RLOO (Ahmadian et al. 2024): A_i = r_i - mean of the other valid samples of the group,
     i.e. r_i - (sum_group - r_i) / (n - 1). A group with one valid sample gets 0."""
     valid_BG = valid_BG.to(rewards_BG.dtype)
@@ -70,14 +70,14 @@ def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantage) -
 
 
 def reinforce_pp(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
-                 cfg: ReinforcePPAdvantage) -> torch.Tensor:
+                 cfg: ReinforcePPAdvantageConfig) -> torch.Tensor:
     """REINFORCE++ (Hu 2025): the reward whitened over the whole rollout batch,
     (r - mean_batch) / (std_batch + eps), std unbiased. No group baseline, so G = 1 works."""
     return _whiten_batch(rewards_BG, valid_BG.to(rewards_BG.dtype), cfg.eps)
 
 
 def reinforce_pp_baseline(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
-                          cfg: ReinforcePPBaselineAdvantage) -> torch.Tensor:
+                          cfg: ReinforcePPBaselineAdvantageConfig) -> torch.Tensor:
     """REINFORCE++-baseline (Hu 2025): a_i = r_i - mean(r_group), then a whitened over the rollout
     batch, (a - mean_batch(a)) / (std_batch(a) + eps). Group-robust like GRPO, but the scale is
     the batch's, so near-uniform groups are not blown up by a tiny group std."""
@@ -86,7 +86,7 @@ def reinforce_pp_baseline(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
 
 
 def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
-              cfg: PassAtKAdvantage) -> torch.Tensor:
+              cfg: PassAtKAdvantageConfig) -> torch.Tensor:
     """Pass@k training (Chen et al. 2025): the analytic advantage of the reward "best of k".
 
     With n valid samples, c correct (r >= correct_at) and k' = min(k, n): the group's expected
@@ -110,7 +110,7 @@ def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     return out_BG
 
 
-def raw(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RawAdvantage) -> torch.Tensor:
+def raw(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RawAdvantageConfig) -> torch.Tensor:
     """No baseline: A = scale * (r - baseline). Used by PSR/NSR and W-REINFORCE (Zhu et al. 2025,
     "The surprising effectiveness of negative reinforcement"), where binary rewards map to +-1
     (baseline 0.5, scale 2). Higher variance than a learned or group baseline."""

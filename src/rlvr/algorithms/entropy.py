@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlvr.algorithms.config_extras import EntropyBonus
+from rlvr.configs.algorithm_extras import EntropyBonusConfig
 
 
 @dataclass
@@ -16,7 +16,7 @@ class EntropyCoef:
     entropy is below ``target`` and down while above it, kept within [0, max_coef].
     """
 
-    cfg: EntropyBonus
+    cfg: EntropyBonusConfig
     value: float = 0.0
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from rlvr.algorithms.config_extras import GroupFilter
+from rlvr.configs.algorithm_extras import GroupFilterConfig
 from rlvr.types import Group
 
 
@@ -24,7 +24,7 @@ def group_rewards(groups: list[Group]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def zero_variance(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
-                  cfg: GroupFilter) -> torch.Tensor:
+                  cfg: GroupFilterConfig) -> torch.Tensor:
     """DAPO dynamic sampling (Yu et al. 2025): keep_B is False for a group whose valid rewards have
     a (biased) std <= min_std, i.e. all-right or all-wrong groups whose advantages are all zero.
     A threshold, not an exact ``std != 0`` test, so float noise in shaped rewards cannot pass."""
@@ -35,7 +35,7 @@ def zero_variance(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     return std_B > cfg.min_std
 
 
-def fill_groups(groups: list[Group], cfg: GroupFilter | None,
+def fill_groups(groups: list[Group], cfg: GroupFilterConfig | None,
                 sample_more: Callable[[int], list[Group]]) -> tuple[list[Group], dict[str, float]]:
     """Drop the groups without signal and sample more prompts until ``len(groups)`` are kept or
     ``max_rounds`` rounds (the first included) have run. The kept groups, at most the target

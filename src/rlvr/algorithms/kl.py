@@ -3,14 +3,14 @@
 Schulman's estimators of KL(pi || ref) from samples of pi, with x = log(ref / pi) = ref - logp:
 k1 = -x (unbiased, high variance, can be negative); k2 = x^2 / 2 (biased, low variance);
 k3 = exp(x) - x - 1 (unbiased and always >= 0; GRPO's choice). Where the KL goes (loss or reward)
-is decided by ``KlPenalty.placement``; ``kl_in_reward_N`` is the reward-side form.
+is decided by ``KlPenaltyConfig.placement``; ``kl_in_reward_N`` is the reward-side form.
 """
 
 from __future__ import annotations
 
 import torch
 
-from rlvr.algorithms.config_extras import KlPenalty
+from rlvr.configs.algorithm_extras import KlPenaltyConfig
 
 
 def k1(logp_NT: torch.Tensor, ref_logp_NT: torch.Tensor) -> torch.Tensor:
@@ -31,7 +31,7 @@ def k3(logp_NT: torch.Tensor, ref_logp_NT: torch.Tensor) -> torch.Tensor:
 
 
 def kl_in_reward_N(sampler_logp_NT: torch.Tensor, ref_logp_NT: torch.Tensor,
-                   mask_NT: torch.Tensor, cfg: KlPenalty) -> torch.Tensor:
+                   mask_NT: torch.Tensor, cfg: KlPenaltyConfig) -> torch.Tensor:
     """The per-sequence KL that ``placement: reward`` subtracts (times coef) from the reward: the
     estimator summed over the completion's tokens, at the sampler's logprobs (the policy that
     produced the tokens). A sequence-level simplification of per-token KL rewards: with outcome

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from rlvr.algorithms.config import (CispoObjective, GspoObjective, PpoClipObjective,
-                                    ReinforceObjective)
+from rlvr.configs.algorithm import (CispoObjectiveConfig, GspoObjectiveConfig, PpoClipObjectiveConfig,
+                                    ReinforceObjectiveConfig)
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class LossInputs:
     select_NT: torch.Tensor | None = None  # 1.0 where the token selector keeps the token
 
 
-def ppo_clip(inp: LossInputs, cfg: PpoClipObjective):
+def ppo_clip(inp: LossInputs, cfg: PpoClipObjectiveConfig):
     """PPO-clip (Schulman et al. 2017) with DAPO's decoupled bounds (Yu et al. 2025):
     loss = -min(ratio * A, clip(ratio, 1 - eps_low, 1 + eps_high) * A),
     ratio = exp(logp - logp_old).
@@ -59,7 +59,7 @@ def ppo_clip(inp: LossInputs, cfg: PpoClipObjective):
     return -objective_NT, stats
 
 
-def gspo(inp: LossInputs, cfg: GspoObjective):
+def gspo(inp: LossInputs, cfg: GspoObjectiveConfig):
     """GSPO (Zheng et al. 2025): the ratio of a whole sequence, s = exp(mean_t(logp - logp_old))
     over its valid tokens, clipped to [1 - eps_low, 1 + eps_high] per sequence.
 
@@ -83,7 +83,7 @@ def gspo(inp: LossInputs, cfg: GspoObjective):
     return loss_NT, stats
 
 
-def cispo(inp: LossInputs, cfg: CispoObjective):
+def cispo(inp: LossInputs, cfg: CispoObjectiveConfig):
     """CISPO (MiniMax-M1, 2025): loss = -sg(clip(ratio, 1 - eps_low, 1 + eps_high)) * A * logp.
 
     The importance weight is clipped but never zeroes a token's gradient (PPO's clip does for the
@@ -101,7 +101,7 @@ def cispo(inp: LossInputs, cfg: CispoObjective):
     return loss_NT, stats
 
 
-def reinforce(inp: LossInputs, cfg: ReinforceObjective):
+def reinforce(inp: LossInputs, cfg: ReinforceObjectiveConfig):
     """REINFORCE (Williams 1992): loss = -A * logp. No ratio: it is exact only on-policy (one
     optimizer step per rollout batch); off-policy drift is left to ``offpolicy`` correction."""
     return -inp.advantages_N.unsqueeze(1) * inp.logprobs_NT, {}

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from rlvr.algorithms.config_extras import OffPolicyCorrection
+from rlvr.configs.algorithm_extras import OffPolicyCorrectionConfig
 
 
 def _log_weights(old_NT: torch.Tensor, sampler_NT: torch.Tensor, mask_NT: torch.Tensor,
@@ -26,7 +26,7 @@ def _log_weights(old_NT: torch.Tensor, sampler_NT: torch.Tensor, mask_NT: torch.
 
 
 def truncate(old_NT: torch.Tensor, sampler_NT: torch.Tensor, mask_NT: torch.Tensor,
-             cfg: OffPolicyCorrection):
+             cfg: OffPolicyCorrectionConfig):
     """Truncated IS: weight min(w, cap). Bias traded for bounded variance."""
     log_w_NT = _log_weights(old_NT, sampler_NT, mask_NT, cfg.level)
     w_NT = torch.exp(log_w_NT.clamp(max=math.log(cfg.cap)))
@@ -34,7 +34,7 @@ def truncate(old_NT: torch.Tensor, sampler_NT: torch.Tensor, mask_NT: torch.Tens
 
 
 def mask(old_NT: torch.Tensor, sampler_NT: torch.Tensor, mask_NT: torch.Tensor,
-         cfg: OffPolicyCorrection):
+         cfg: OffPolicyCorrectionConfig):
     """Masked IS: weight 1 when w lies in [1/cap, cap], else 0 (the token, or the whole sequence,
     is dropped from the policy loss). No reweighting inside the band."""
     log_w_NT = _log_weights(old_NT, sampler_NT, mask_NT, cfg.level)

@@ -7,10 +7,10 @@ import math
 
 import torch
 
-from rlvr.algorithms.config_extras import TokenSelect
+from rlvr.configs.algorithm_extras import TokenSelectConfig
 
 
-def top_entropy(entropy_NT: torch.Tensor, mask_NT: torch.Tensor, cfg: TokenSelect) -> torch.Tensor:
+def top_entropy(entropy_NT: torch.Tensor, mask_NT: torch.Tensor, cfg: TokenSelectConfig) -> torch.Tensor:
     """80/20 forking tokens (Wang et al. 2025, "Beyond the 80/20 rule"): keep the ceil(top * n)
     highest-entropy tokens among the n valid tokens of the optimizer batch (ties at the threshold
     are all kept); the rest get weight 0 in the policy loss.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from rlvr.algorithms.config_extras import SampleWeights
+from rlvr.configs.algorithm_extras import SampleWeightsConfig
 
 
-def sign_weights(advantages_N: torch.Tensor, cfg: SampleWeights) -> torch.Tensor:
+def sign_weights(advantages_N: torch.Tensor, cfg: SampleWeightsConfig) -> torch.Tensor:
     """Positive/negative sample reinforcement (Zhu et al. 2025, "The surprising effectiveness of
     negative reinforcement in LLM reasoning"): A * positive where A > 0, A * negative where A < 0.
     NSR (positive 0) only pushes wrong answers down and keeps pass@k at large k; PSR (negative 0)

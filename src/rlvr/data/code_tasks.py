@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rlvr.data.code_config import CodeFileTask, HumanEvalTask
+from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
 from rlvr.data.files import read_records
 from rlvr.rewards.code import CodeVerifier
 from rlvr.types import RewardResult, TaskRow
@@ -83,7 +83,7 @@ def code_file_rows(path: Path, split: str) -> list[TaskRow]:
 class _CodeTask:
     """Shared behaviour: the split, and the sandboxed verifier bound to the rows."""
 
-    def __init__(self, cfg: Any, rows: list[TaskRow], eval_rows: list[TaskRow] | None) -> None:
+    def __init__(self, cfg: HumanEvalTaskConfig | CodeFileTaskConfig, rows: list[TaskRow], eval_rows: list[TaskRow] | None) -> None:
         self.cfg = cfg
         self.verifier = CodeVerifier(cfg.scoring)  # probes the sandbox now (fails early)
         if eval_rows is None:
@@ -102,13 +102,13 @@ class _CodeTask:
 
 
 class HumanEvalCodeTask(_CodeTask):
-    def __init__(self, cfg: HumanEvalTask) -> None:
+    def __init__(self, cfg: HumanEvalTaskConfig) -> None:
         self.name = "humaneval"
         super().__init__(cfg, [humaneval_row(p) for p in humaneval_problems()], None)
 
 
 class CodeFileCodeTask(_CodeTask):
-    def __init__(self, cfg: CodeFileTask) -> None:
+    def __init__(self, cfg: CodeFileTaskConfig) -> None:
         self.name = cfg.path.stem
         held_out = code_file_rows(cfg.eval_path, "eval") if cfg.eval_path else None
         super().__init__(cfg, code_file_rows(cfg.path, "train"), held_out)

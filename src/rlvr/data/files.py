@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlvr.configs.task import FileTaskConfig
 from rlvr.data import quarantine
 from rlvr.data.split import RowListTask, hold_out_tail
 from rlvr.rewards.basic import BASIC_VERIFIERS
@@ -68,7 +69,7 @@ def rows_from_records(records: list[dict], path: Path, prompt_field: str,
 class FileTask(RowListTask):
     """Train rows from ``path``; held-out rows from ``eval_path`` or the last ``eval_size`` rows."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: FileTaskConfig) -> None:
         self.cfg = cfg
         self.name = cfg.path.stem
         self.verifier = BASIC_VERIFIERS[cfg.verifier]

@@ -1,10 +1,10 @@
 """Math tasks scored by the bounded math verifier (rewards/math.py): GSM8K-style files and
-reasoning-gym generators. Config classes: rlvr.data.task_configs."""
+reasoning-gym generators. Config classes: rlvr.configs.task."""
 
 from __future__ import annotations
 
-from typing import Any
 
+from rlvr.configs.task import MathFileTaskConfig, ReasoningGymMathTaskConfig
 from rlvr.data.files import read_numbered
 from rlvr.data.quarantine import drop
 from rlvr.data.reasoning_gym import ReasoningGymTask
@@ -26,7 +26,7 @@ def gold_answer(answer: str, answer_format: str) -> str:
 class MathFileTask(RowListTask):
     """Rows from the file; the last ``eval_size`` rows are held out."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: MathFileTaskConfig) -> None:
         self.name = cfg.path.stem
         self.verifier = MathVerifier(cfg.math)
         rows = []
@@ -52,7 +52,7 @@ class MathFileTask(RowListTask):
 class ReasoningGymMathTask(ReasoningGymTask):
     """reasoning-gym rows, checked by the math verifier against the generator's answer."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: ReasoningGymMathTaskConfig) -> None:  # type: ignore[override]
         super().__init__(cfg)
         self.verifier = MathVerifier(cfg.math)
 

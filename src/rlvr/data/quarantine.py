@@ -130,17 +130,3 @@ def keep_valid(path: Path, numbered: list[tuple[int, Any]], total: int,
         else:
             reject(path, row, problem)
     return kept
-
-
-def build_checked_task(cfg: Any, run_dir: Path) -> Any:
-    """Build the run's task with row validation on; writes ``RUN_DIR/quarantine.json`` (the
-    counts and every quarantined row) and prints a one-line summary when rows were dropped."""
-    from rlvr.data.tasks import build_task
-
-    with collecting(cfg.reliability.max_row_bytes, cfg.reliability.max_quarantined_share) as report:
-        task = build_task(cfg.task)
-    report.write(run_dir / REPORT_NAME)
-    if report.rows:
-        print(f"rlvr: warning: {len(report.rows)} broken dataset rows quarantined "
-              f"(see {run_dir / REPORT_NAME})", flush=True)
-    return task

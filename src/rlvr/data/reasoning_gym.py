@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from rlvr.configs.task import ReasoningGymTaskConfig
 from rlvr.rewards.basic import last_number
 from rlvr.types import RewardResult, TaskRow
 
@@ -44,7 +45,7 @@ class ReasoningGymTask:
     """Rows from one generator; train and held-out splits come from different seeds, and held-out
     rows whose question also occurs in the train split are dropped (the splits are disjoint)."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: ReasoningGymTaskConfig) -> None:
         import reasoning_gym
 
         self.cfg = cfg

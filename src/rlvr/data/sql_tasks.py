@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
+from rlvr.configs.task import SqlTaskConfig
 from rlvr.data.files import read_numbered
 from rlvr.data.quarantine import drop
 from rlvr.data.split import RowListTask, hold_out_tail
@@ -26,7 +26,7 @@ def schema_text(db_path: Path) -> str:
 
 
 class SqlTask(RowListTask):
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: SqlTaskConfig) -> None:
         self.name = cfg.db.stem
         self.verifier = SqlVerifier(cfg.sql)
         db_path = cfg.db.resolve()

@@ -3,13 +3,16 @@
 A task object offers ``name``, ``train_rows()``, ``eval_rows()`` and
 ``verify(completion, row) -> RewardResult``; the same verifier scores training rewards and
 evaluation. New task kinds register a builder in ``TASK_BUILDERS`` and a config class in the
-``TaskConfig`` union of rlvr.config.
+``TaskConfig`` union of rlvr.configs.run.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
+from rlvr.configs.run import RunConfig, TaskConfig
+from rlvr.data import quarantine
 from rlvr.data.code_tasks import CODE_TASK_BUILDERS
 from rlvr.data.files import FileTask
 from rlvr.data.math_tasks import MathFileTask, ReasoningGymMathTask
@@ -52,5 +55,17 @@ def task_config_for(name: str) -> dict[str, Any]:
     return {"kind": "reasoning_gym", "name": name}
 
 
-def build_task(cfg: Any) -> Task:
+def build_task(cfg: TaskConfig) -> Task:
     return TASK_BUILDERS[cfg.kind](cfg)
+
+
+def build_checked_task(cfg: RunConfig, run_dir: Path) -> Task:
+    """Build the run's task with row validation on; writes ``RUN_DIR/quarantine.json`` (the
+    counts and every quarantined row) and prints a one-line summary when rows were dropped."""
+    with quarantine.collecting(cfg.reliability.max_row_bytes, cfg.reliability.max_quarantined_share) as report:
+        task = build_task(cfg.task)
+    report.write(run_dir / quarantine.REPORT_NAME)
+    if report.rows:
+        print(f"rlvr: warning: {len(report.rows)} broken dataset rows quarantined "
+              f"(see {run_dir / quarantine.REPORT_NAME})", flush=True)
+    return task

@@ -3,7 +3,7 @@ model comparison (the reasoning-boundary analysis), training diagnostics and HTM
 
     passk.py, majk.py, bootstrap.py   the estimators
     results.py, summary.py            the results file and its summary
-    config.py, evaluate.py            EvalSettings / PeriodicEvalConfig and evaluate()
+    evaluate.py                       evaluate() (its settings: rlvr.configs.eval)
     periodic.py                       evaluation during training
     compare.py, plots.py              `rlvr compare`: curves, tables, solved-set overlap
     diagnostics.py                    per-step training diagnostics and their checklist

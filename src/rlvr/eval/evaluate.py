@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from rlvr.eval.config import EvalSettings
+from rlvr.configs.eval import EvalSettings
 from rlvr.eval.results import CORRECT_AT, EvalResult, PromptRecord, resume_or_new, save_result
 from rlvr.eval.summary import summarize
 from rlvr.rewards.basic import last_number

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from rlvr.configs.eval import default_ks
+
 
 def pass_at_k(n: int, c: int, k: int) -> float:
     """The unbiased pass@k estimate for one prompt with ``c`` correct of ``n`` samples."""
@@ -44,18 +46,6 @@ def pass_at_k_matrix(n_P: Sequence[int], c_P: Sequence[int], ks: Sequence[int]) 
             if k <= n:
                 out_PK[p, j] = pass_at_k(int(n), int(c), int(k))
     return out_PK
-
-
-def default_ks(n: int) -> list[int]:
-    """Powers of two up to n, plus n itself: 1, 2, 4, ..., n."""
-    ks = []
-    k = 1
-    while k <= n:
-        ks.append(k)
-        k *= 2
-    if ks[-1] != n:
-        ks.append(n)
-    return ks
 
 
 def parse_ks(text: str | None, n: int) -> list[int]:

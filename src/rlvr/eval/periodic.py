@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rlvr.eval.config import PeriodicEvalConfig
+from rlvr.configs.eval import PeriodicEvalConfig
 from rlvr.eval.evaluate import Engine, Scorer, evaluate, flat_metrics
 
 

@@ -5,7 +5,7 @@ that on every call: on a 2-core CPU a batch-32 decode step of SmolLM2-135M costs
 ``model(...)``, of which the matrix products are about half. rlvr drives the layers itself: it
 calls the model's own submodules (norms, projections, MLP, rotary embedding, LM head, so LoRA
 layers and autocast behave as in the model) and does only the attention bookkeeping itself,
-with a static KV cache (rollout/decode.py) or a packed token stream (trainer/packed.py).
+with a static KV cache (rollout/decode.py) or a packed token stream (models/packed.py).
 
 Only architectures whose layer is exactly ``x + attn(norm(x))`` then ``x + mlp(norm(x))`` with
 rotary attention are accepted (``fast_path_blocker`` says why not otherwise); everything else

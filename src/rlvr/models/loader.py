@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from rlvr.configs.run import LoraConfig, ModelConfig
 from rlvr.models import embedded, lora
 
 
@@ -58,7 +59,7 @@ def pick_autocast(choice: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if cpu_has_fast_bf16() else None
 
 
-def load_policy(cfg: Any, path: str | None = None) -> Policy:
+def load_policy(cfg: ModelConfig, path: str | None = None) -> Policy:
     """Load model and tokenizer for ``cfg`` (a ModelConfig); ``path`` overrides ``cfg.name``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -73,7 +74,7 @@ def load_policy(cfg: Any, path: str | None = None) -> Policy:
     return Policy(model, tokenizer, device, pick_autocast(cfg.autocast, device))
 
 
-def with_lora(policy: Policy, cfg: Any) -> Policy:
+def with_lora(policy: Policy, cfg: LoraConfig | None) -> Policy:
     """``policy`` with fresh LoRA adapters from ``cfg`` (``model.lora``; None returns ``policy``
     unchanged). Only the adapters then require grad. Training calls this; evaluation loads plain
     models with ``load_policy`` alone."""

@@ -16,7 +16,8 @@ from typing import Any, Iterator
 
 import torch
 
-from rlvr.config_base import ConfigError
+from rlvr.configs.run import LoraConfig
+from rlvr.configs.base import ConfigError
 
 INSTALL_HINT = "model.lora needs peft, which is not installed: pip install 'rlvr[lora]'"
 
@@ -37,7 +38,7 @@ def is_lora(model: Any) -> bool:
     return peft is not None and isinstance(model, peft.PeftModel)
 
 
-def apply_lora(model: torch.nn.Module, cfg: Any) -> torch.nn.Module:
+def apply_lora(model: torch.nn.Module, cfg: LoraConfig) -> torch.nn.Module:
     """``model`` wrapped with fresh adapters from ``cfg`` (a ``LoraConfig`` node); B starts at zero,
     so the wrapped model computes exactly what ``model`` did."""
     peft = require_peft()

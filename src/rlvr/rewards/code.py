@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from rlvr.data.code_config import CodeRewardConfig
+from rlvr.configs.code_task import CodeRewardConfig
 from rlvr.sandbox import CallCase, RunOutcome, Sandbox, StdioCase, Verdict
 from rlvr.types import RewardResult, TaskRow
 

@@ -16,7 +16,7 @@ import importlib
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from rlvr.rewards.config import (FormatTerm, JudgeTerm, MajorityVoteTerm, OverlongTerm, PythonTerm,
+from rlvr.configs.reward import (FormatTerm, JudgeTerm, MajorityVoteTerm, OverlongTerm, PythonTerm,
                                  RewardConfig, SelfCertaintyTerm, TargetLengthTerm, TaskTerm,
                                  term_label)
 from rlvr.rewards.format import FormatVerifier

@@ -26,7 +26,7 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
-from rlvr.rewards.config import MathPolicy
+from rlvr.configs.reward import MathPolicyConfig
 from rlvr.rewards.exact import NotExact, TooLarge, exact_value
 from rlvr.rewards.extract import extract_final_answer
 from rlvr.rewards.normalise import normalise_answer
@@ -88,14 +88,14 @@ def _refusal(pred: str, gold: str) -> str | None:
     return None
 
 
-def _within(pred: Fraction, gold: Fraction, policy: MathPolicy) -> bool:
+def _within(pred: Fraction, gold: Fraction, policy: MathPolicyConfig) -> bool:
     if policy.rel_tol == 0 and policy.abs_tol == 0:
         return pred == gold
     diff = abs(pred - gold)
     return diff <= Fraction(policy.abs_tol) or diff <= Fraction(policy.rel_tol) * abs(gold)
 
 
-def _exact_verdict(pred: str, gold: str, policy: MathPolicy) -> tuple[bool | None, str]:
+def _exact_verdict(pred: str, gold: str, policy: MathPolicyConfig) -> tuple[bool | None, str]:
     """(verdict, reason) from the exact path; verdict None when it cannot decide."""
     try:
         gold_value = exact_value(gold)
@@ -141,7 +141,7 @@ def _symbolic(pred: str, gold: str, timeout_s: int) -> tuple[bool | None, str]:
         return False, "too_deep"
 
 
-def math_equal(pred: str, gold: str, policy: MathPolicy = MathPolicy()) -> tuple[bool | None, str]:
+def math_equal(pred: str, gold: str, policy: MathPolicyConfig = MathPolicyConfig()) -> tuple[bool | None, str]:
     """Is the extracted answer ``pred`` equal to ``gold``? Returns (verdict, reason); the
     verdict is None when the gold itself is unusable (the row is unscorable)."""
     pred = normalise_answer(pred, policy.units, policy.percent)
@@ -179,7 +179,7 @@ class MathVerifier:
     """``(completion, row) -> RewardResult``: 1 for a final answer equal to ``row.reference``,
     0 otherwise, unscorable when the reference cannot be used. Picklable for the worker pool."""
 
-    policy: MathPolicy = MathPolicy()
+    policy: MathPolicyConfig = MathPolicyConfig()
 
     def __call__(self, completion: str, row: TaskRow) -> RewardResult:
         extracted = extract_final_answer(completion, allow_last_number=self.policy.last_number)

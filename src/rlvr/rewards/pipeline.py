@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from rlvr.rewards.combine import apply_group_terms, apply_sample_terms, build_composite
-from rlvr.rewards.config import RewardConfig
+from rlvr.configs.reward import RewardConfig
 from rlvr.rewards.errors import RewardInfraError
 from rlvr.rewards.pool import WorkerPool
 from rlvr.types import Group, RewardResult

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from rlvr.rewards.config import SqlPolicy
+from rlvr.configs.reward import SqlPolicyConfig
 from rlvr.rewards.extract import answer_region
 from rlvr.types import RewardResult, TaskRow
 
@@ -75,7 +75,7 @@ def extract_sql(completion: str, max_chars: int = 20_000) -> str | None:
     return region.strip() if _STARTS_SQL.match(region) else None
 
 
-def _authorizer(tables: frozenset[str], policy: SqlPolicy, reads: set[str]):
+def _authorizer(tables: frozenset[str], policy: SqlPolicyConfig, reads: set[str]):
     def check(action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> int:
         if action == sqlite3.SQLITE_SELECT:
             return sqlite3.SQLITE_OK
@@ -104,7 +104,7 @@ def user_tables(db_path: Path) -> frozenset[str]:
         conn.close()
 
 
-def run_query(db_path: Path, sql: str, policy: SqlPolicy,
+def run_query(db_path: Path, sql: str, policy: SqlPolicyConfig,
               tables: frozenset[str]) -> tuple[list[tuple], set[str]]:
     """Rows of ``sql`` (at most ``policy.max_rows``) and the tables it read; raises QueryFailed."""
     if len(sql) > policy.max_sql_chars:
@@ -141,7 +141,7 @@ def _tables_opened(conn: sqlite3.Connection, sql: str, pages: dict[int, str]) ->
     return {pages[row[3]] for row in program if row[1] == "OpenRead" and row[3] in pages}
 
 
-def _fetch(conn: sqlite3.Connection, sql: str, policy: SqlPolicy, deadline: float) -> list[tuple]:
+def _fetch(conn: sqlite3.Connection, sql: str, policy: SqlPolicyConfig, deadline: float) -> list[tuple]:
     cursor = conn.execute(sql)
     rows: list[tuple] = []
     size = 0
@@ -164,7 +164,7 @@ def _canonical(rows: list, digits: int) -> list[tuple]:
 
 
 def results_equal(pred: list, gold: list, order: str, gold_sql: str = "") -> bool:
-    """Compare result sets under the declared policy (see SqlPolicy.order)."""
+    """Compare result sets under the declared policy (see SqlPolicyConfig.order)."""
     if order == "auto":
         order = "ordered" if _ORDER_BY.search(gold_sql) else "multiset"
     if order == "ordered":
@@ -179,7 +179,7 @@ class SqlVerifier:
     """``(completion, row) -> RewardResult`` for rows whose metadata holds ``db_path``,
     ``gold_sql`` and (precomputed by the task) ``gold_rows``."""
 
-    policy: SqlPolicy = SqlPolicy()
+    policy: SqlPolicyConfig = SqlPolicyConfig()
 
     def __call__(self, completion: str, row: TaskRow) -> RewardResult:
         meta = row.metadata

@@ -28,7 +28,7 @@ Not protected:
   own processes too (see docs/sandbox.md).
 """
 
-from rlvr.sandbox.config import SandboxConfig
+from rlvr.configs.sandbox import SandboxConfig
 from rlvr.sandbox.runner import CallCase, RunOutcome, Sandbox, SandboxUnavailable, StdioCase
 from rlvr.sandbox.verdicts import Verdict
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from rlvr.configs.sandbox import StdioCompare
 
-StdioCompare = Literal["exact", "lines", "tokens"]
 _WHITESPACE = b" \t\r\x0b\x0c"
 
 

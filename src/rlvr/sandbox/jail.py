@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rlvr.sandbox.config import SandboxConfig
+from rlvr.configs.sandbox import SandboxConfig
 from rlvr.sandbox.probe import Capabilities
 
 DRIVER_SOURCE = (Path(__file__).parent / "driver.py").read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from rlvr.sandbox.compare import StdioCompare, stdio_equal, strict_equal
-from rlvr.sandbox.config import SandboxConfig
+from rlvr.configs.sandbox import SandboxConfig
 from rlvr.sandbox.driver import decode, encode
 from rlvr.sandbox.probe import Capabilities, probe
 from rlvr.sandbox.supervisor import RawRun, Supervisor

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from rlvr.sandbox import jail, seccomp
-from rlvr.sandbox.config import SandboxConfig
+from rlvr.configs.sandbox import SandboxConfig
 from rlvr.sandbox.probe import Capabilities
 
 _CHUNK = 1 << 16

@@ -8,79 +8,25 @@ No variant names appear here: every algorithm choice was resolved by ``build_alg
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from rlvr.algorithms import Algorithm, build_algorithm
-from rlvr.config import RunConfig, dump_config
-from rlvr.data.quarantine import build_checked_task
+from rlvr.configs.run import RunConfig
 from rlvr.eval.periodic import due, periodic_eval
-from rlvr.models.loader import Policy, load_policy, with_lora
 from rlvr.models.lora import is_lora, merged_copy
-from rlvr.rewards.pipeline import RewardPipeline, score_groups
-from rlvr.rollout.hf import HFEngine, SamplingParams
+from rlvr.rewards.pipeline import score_groups
+from rlvr.rollout.hf import SamplingParams
+from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.batch import build_train_batch
-from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.heldout import format_eval_table, greedy_eval
-from rlvr.trainer.metrics import MetricsLogger, StageTimer, rollout_metrics
-from rlvr.trainer.prompts import PromptSampler
-from rlvr.trainer.reference import (AdapterOffReference, ReferencePolicy, build_reference,
-                                   reference_scorer)
-from rlvr.trainer.session import RunSession, refuse_fresh_over_checkpoints
-from rlvr.trainer.update import build_optimizer, step_settings, update
-
-
-@dataclass
-class Trainer:
-    """Everything the loop needs, built once from the config."""
-
-    cfg: RunConfig
-    run_dir: Path
-    task: Any
-    policy: Policy
-    engine: HFEngine
-    algo: Algorithm
-    optimizer: torch.optim.Optimizer
-    scheduler: Any
-    prompts: PromptSampler
-    logger: MetricsLogger
-    generator: torch.Generator
-    rewards: RewardPipeline | None = None
-    """The verifier worker pool and reward terms (cfg.reward); closed by ``train``."""
-    reference: ReferencePolicy | AdapterOffReference | None = None
-    """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL; the
-    policy with its adapters off under LoRA."""
-    stateful: dict[str, Any] = field(default_factory=dict)
-    """Extra objects with ``state_dict()`` / ``load_state_dict()`` saved in every checkpoint
-    (attributes of ``algo`` that have them and the reference weights are found automatically)."""
-
-
-def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
-    run_dir = Path(cfg.log.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:  # a resume rewrites config.yaml only once the checkpoint accepted it
-        (run_dir / "config.yaml").write_text(dump_config(cfg))
-        for stale in ("metrics.jsonl", "samples.jsonl"):
-            (run_dir / stale).unlink(missing_ok=True)
-    seed_everything(cfg.seed)
-    task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
-    set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
-    policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
-    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size,
-                      decoder=cfg.rollout.decoder)
-    engine.record_self_certainty = cfg.reward.needs_self_certainty
-    optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
-    algo = build_algorithm(cfg.algorithm)
-    return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, PromptSampler(task.train_rows(), cfg.seed),
-                   MetricsLogger(run_dir, cfg.log.tensorboard),
-                   torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
-                   reference=build_reference(policy, algo))
+from rlvr.trainer.metrics import StageTimer, rollout_metrics
+from rlvr.trainer.reference import reference_scorer
+from rlvr.trainer.trainer import Trainer, setup
+from rlvr.trainer.update import step_settings, update
 
 
 def rollout(t: Trainer, num_prompts: int) -> list:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
 
-from rlvr.trainer.faultpoints import fault_point
+from rlvr.runs.faultpoints import fault_point
 from rlvr.eval.diagnostics import zero_variance_share
 from rlvr.types import Group
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rlvr.config_base import ConfigError
+from rlvr.configs.base import ConfigError
 
 EXIT_ABORTED = 4
 
@@ -36,11 +36,11 @@ def train_command(cfg, resume: bool) -> int:
     import torch
 
     from rlvr.data.quarantine import DatasetRejected
-    from rlvr.trainer.checkpoint import CheckpointError
+    from rlvr.runs.checkpoint import CheckpointError
     from rlvr.trainer.guards import NonFiniteAbort
     from rlvr.trainer.loop import train
-    from rlvr.trainer.session import ResumeRefused
-    from rlvr.trainer.signals import Preempted
+    from rlvr.runs.session import ResumeRefused
+    from rlvr.runs.signals import Preempted
 
     try:
         summary = train(cfg, resume=resume)

@@ -15,7 +15,7 @@ import torch
 from rlvr.algorithms import Algorithm
 from rlvr.models.loader import Policy
 from rlvr.models.lora import adapters_off, is_lora
-from rlvr.trainer.logprobs import completion_logprobs
+from rlvr.models.logprobs import completion_logprobs
 from rlvr.types import TrainBatch
 
 

@@ -16,9 +16,9 @@ import torch
 
 from rlvr.algorithms import Algorithm, BatchNorm, LossInputs
 from rlvr.models.loader import Policy
-from rlvr.trainer.faultpoints import fault_point
-from rlvr.trainer.logprobs import completion_logprobs
-from rlvr.trainer.prefix import group_aligned_order
+from rlvr.runs.faultpoints import fault_point
+from rlvr.models.logprobs import completion_logprobs
+from rlvr.models.prefix import group_aligned_order
 from rlvr.types import TrainBatch
 
 

@@ -9,9 +9,9 @@ import torch
 
 from rlvr.algorithms.advantages import (ADVANTAGES, dr_grpo, pass_at_k, raw, reinforce_pp,
                                         reinforce_pp_baseline, rloo)
-from rlvr.algorithms.config import (AlgorithmConfig, DrGrpoAdvantage, PassAtKAdvantage,
-                                    RawAdvantage, ReinforcePPAdvantage,
-                                    ReinforcePPBaselineAdvantage, RlooAdvantage)
+from rlvr.configs.algorithm import (AlgorithmConfig, DrGrpoAdvantageConfig, PassAtKAdvantageConfig,
+                                    RawAdvantageConfig, ReinforcePPAdvantageConfig,
+                                    ReinforcePPBaselineAdvantageConfig, RlooAdvantageConfig)
 
 
 def ones(*shape):
@@ -24,27 +24,27 @@ def cfg_for(name: str):
 
 def test_dr_grpo_subtracts_the_group_mean_only():
     # Group [1, 0, 0, 1]: mean 0.5, so A = r - 0.5 = [0.5, -0.5, -0.5, 0.5] (no std division).
-    adv = dr_grpo(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), ones(1, 4), DrGrpoAdvantage())
+    adv = dr_grpo(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), ones(1, 4), DrGrpoAdvantageConfig())
     assert torch.allclose(adv, torch.tensor([[0.5, -0.5, -0.5, 0.5]]))
 
 
 def test_rloo_leave_one_out():
     # [1, 0, 0, 1]: for r=1 the others average (0+0+1)/3 = 1/3 -> A = 2/3; for r=0 they average
     # (1+0+1)/3 = 2/3 -> A = -2/3.
-    adv = rloo(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), ones(1, 4), RlooAdvantage())
+    adv = rloo(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), ones(1, 4), RlooAdvantageConfig())
     assert torch.allclose(adv, torch.tensor([[2 / 3, -2 / 3, -2 / 3, 2 / 3]]))
 
 
 def test_rloo_unscorable_sample_leaves_the_baseline():
     # Valid [1, 0]: A_0 = 1 - 0 = 1, A_1 = 0 - 1 = -1; the unscorable third gets 0.
-    adv = rloo(torch.tensor([[1.0, 0.0, 7.0]]), torch.tensor([[True, True, False]]), RlooAdvantage())
+    adv = rloo(torch.tensor([[1.0, 0.0, 7.0]]), torch.tensor([[True, True, False]]), RlooAdvantageConfig())
     assert torch.allclose(adv, torch.tensor([[1.0, -1.0, 0.0]]))
 
 
 def test_reinforce_pp_whitens_over_the_batch():
     # Batch [1, 0, 0, 0]: mean 0.25; unbiased var = (0.75^2 + 3 * 0.25^2) / 3 = 0.75 / 3 = 0.25,
     # std 0.5 -> A = [0.75, -0.25, -0.25, -0.25] / 0.5 = [1.5, -0.5, -0.5, -0.5].
-    adv = reinforce_pp(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), ones(2, 2), ReinforcePPAdvantage())
+    adv = reinforce_pp(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), ones(2, 2), ReinforcePPAdvantageConfig())
     assert torch.allclose(adv, torch.tensor([[1.5, -0.5], [-0.5, -0.5]]), atol=1e-5)
 
 
@@ -52,7 +52,7 @@ def test_reinforce_pp_baseline_group_mean_then_batch_whitening():
     # Groups [1, 0] and [1, 1]: centred [0.5, -0.5] and [0, 0]; batch mean 0, unbiased std
     # sqrt((0.25 + 0.25) / 3) = sqrt(1/6) = 0.408248 -> A = +-0.5 / 0.408248 = +-1.224745, 0, 0.
     adv = reinforce_pp_baseline(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), ones(2, 2),
-                                ReinforcePPBaselineAdvantage())
+                                ReinforcePPBaselineAdvantageConfig())
     assert torch.allclose(adv, torch.tensor([[1.224745, -1.224745], [0.0, 0.0]]), atol=1e-5)
 
 
@@ -60,26 +60,26 @@ def test_pass_at_k_analytic_advantage():
     # n=4, c=1, k=2: R = 1 - C(3,2)/C(4,2) = 1 - 3/6 = 0.5, s = sqrt(0.5 * 0.5) = 0.5.
     # Correct: (1 - 0.5) / 0.5 = 1. Wrong: (1 - 0.5 - C(2,1)/C(3,1)) / 0.5 = (0.5 - 2/3) / 0.5 = -1/3.
     # The group sums to 1 - 3 * 1/3 = 0.
-    adv = pass_at_k(torch.tensor([[0.0, 1.0, 0.0, 0.0]]), ones(1, 4), PassAtKAdvantage(k=2))
+    adv = pass_at_k(torch.tensor([[0.0, 1.0, 0.0, 0.0]]), ones(1, 4), PassAtKAdvantageConfig(k=2))
     assert torch.allclose(adv, torch.tensor([[-1 / 3, 1.0, -1 / 3, -1 / 3]]), atol=1e-5)
 
 
 def test_pass_at_1_equals_grpo_with_the_biased_std():
     # k=1: R = c/n = 0.5, s = 0.5; correct (0.5)/0.5 = 1, wrong (0.5 - 1)/0.5 = -1.
-    adv = pass_at_k(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), ones(1, 4), PassAtKAdvantage(k=1))
+    adv = pass_at_k(torch.tensor([[1.0, 0.0, 0.0, 1.0]]), ones(1, 4), PassAtKAdvantageConfig(k=1))
     assert torch.allclose(adv, torch.tensor([[1.0, -1.0, -1.0, 1.0]]), atol=1e-5)
 
 
 def test_pass_at_k_with_k_at_least_the_group_gives_zero():
     # k' = min(8, 4) = 4: C(3,4) = 0 so R = 1 for every sample: no signal, zero advantage, no NaN.
-    adv = pass_at_k(torch.tensor([[0.0, 1.0, 0.0, 0.0]]), ones(1, 4), PassAtKAdvantage(k=8))
+    adv = pass_at_k(torch.tensor([[0.0, 1.0, 0.0, 0.0]]), ones(1, 4), PassAtKAdvantageConfig(k=8))
     assert torch.equal(adv, torch.zeros(1, 4))
 
 
 def test_raw_maps_binary_rewards_to_plus_minus_one():
     # scale * (r - baseline) = 2 * (1 - 0.5) = 1 and 2 * (0 - 0.5) = -1; invalid -> 0.
     adv = raw(torch.tensor([[1.0, 0.0, 1.0]]), torch.tensor([[True, True, False]]),
-              RawAdvantage(baseline=0.5, scale=2.0))
+              RawAdvantageConfig(baseline=0.5, scale=2.0))
     assert torch.equal(adv, torch.tensor([[1.0, -1.0, 0.0]]))
 
 

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from rlvr.algorithms.config_extras import (EntropyBonus, GroupFilter, KlPenalty,
-                                           OffPolicyCorrection, SampleWeights, TokenSelect)
+from rlvr.configs.algorithm_extras import (EntropyBonusConfig, GroupFilterConfig, KlPenaltyConfig,
+                                           OffPolicyCorrectionConfig, SampleWeightsConfig, TokenSelectConfig)
 from rlvr.algorithms.entropy import EntropyCoef
 from rlvr.algorithms.group_filter import fill_groups, zero_variance
 from rlvr.algorithms.kl import k1, k2, k3, kl_in_reward_N
@@ -40,17 +40,17 @@ def test_kl_in_reward_sums_the_valid_tokens():
     # k1 per token [ln 2, ln 2, (masked)] -> sequence KL 2 ln 2 = 1.386294.
     sampler = torch.log(torch.tensor([[0.5, 0.5, 0.9]]))
     ref = torch.log(torch.tensor([[0.25, 0.25, 0.1]]))
-    kl = kl_in_reward_N(sampler, ref, torch.tensor([[1.0, 1.0, 0.0]]), KlPenalty(estimator="k1"))
+    kl = kl_in_reward_N(sampler, ref, torch.tensor([[1.0, 1.0, 0.0]]), KlPenaltyConfig(estimator="k1"))
     assert kl.item() == pytest.approx(2 * LN2)
 
 
 def test_entropy_coef_fixed_and_adaptive():
-    fixed = EntropyCoef(EntropyBonus(coef=0.003))
+    fixed = EntropyCoef(EntropyBonusConfig(coef=0.003))
     fixed.observe(0.1)
     assert fixed.value == 0.003
     # target 1.0, step 5e-4, max 2e-3: below target twice -> 1.5e-3, 2e-3; capped at 2e-3;
     # above target -> 1.5e-3; four more times above -> floored at 0.
-    adaptive = EntropyCoef(EntropyBonus(coef=0.001, target=1.0, step=0.0005, max_coef=0.002))
+    adaptive = EntropyCoef(EntropyBonusConfig(coef=0.001, target=1.0, step=0.0005, max_coef=0.002))
     seen = []
     for entropy in (0.5, 0.5, 0.5, 2.0, 2.0, 2.0, 2.0, 2.0):
         adaptive.observe(entropy)
@@ -63,17 +63,17 @@ def test_top_entropy_selects_over_the_whole_batch():
     # selected.
     entropy = torch.tensor([[0.1, 0.9, 0.5], [0.7, 0.3, 5.0]])
     valid = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
-    keep = top_entropy(entropy, valid, TokenSelect(top=0.4))
+    keep = top_entropy(entropy, valid, TokenSelectConfig(top=0.4))
     assert keep.tolist() == [[0, 1, 0], [1, 0, 0]]
-    assert top_entropy(entropy, torch.zeros(2, 3), TokenSelect()).sum() == 0
+    assert top_entropy(entropy, torch.zeros(2, 3), TokenSelectConfig()).sum() == 0
 
 
 def test_sign_weights_psr_nsr():
     # W-REINFORCE weights: 2 * 0.1 = 0.2; -1 * 1 = -1; 0 stays 0.
     adv = torch.tensor([2.0, -1.0, 0.0])
-    assert torch.allclose(sign_weights(adv, SampleWeights(positive=0.1)), torch.tensor([0.2, -1.0, 0.0]))
-    assert sign_weights(adv, SampleWeights(positive=0.0)).tolist() == [0.0, -1.0, 0.0]  # NSR
-    assert sign_weights(adv, SampleWeights(negative=0.0)).tolist() == [2.0, 0.0, 0.0]  # PSR
+    assert torch.allclose(sign_weights(adv, SampleWeightsConfig(positive=0.1)), torch.tensor([0.2, -1.0, 0.0]))
+    assert sign_weights(adv, SampleWeightsConfig(positive=0.0)).tolist() == [0.0, -1.0, 0.0]  # NSR
+    assert sign_weights(adv, SampleWeightsConfig(negative=0.0)).tolist() == [2.0, 0.0, 0.0]  # PSR
 
 
 def test_mask_truncated():
@@ -88,21 +88,21 @@ VALID = torch.tensor([[1.0, 1.0, 0.0]])
 
 def test_truncated_importance_weights_token_and_sequence():
     # Token: min(3, 2) = 2 (capped), min(0.5, 2) = 0.5; the masked token's log-weight is 0 -> 1.
-    w, stats = truncate(OLD, SAMPLER, VALID, OffPolicyCorrection(cap=2.0))
+    w, stats = truncate(OLD, SAMPLER, VALID, OffPolicyCorrectionConfig(cap=2.0))
     assert torch.allclose(w, torch.tensor([[2.0, 0.5, 1.0]]))
     assert stats["is_capped"].tolist() == [[1.0, 0.0, 0.0]]
     # Sequence: product of valid token ratios 3 * 0.5 = 1.5 < 2, for every token of the row.
-    w, _ = truncate(OLD, SAMPLER, VALID, OffPolicyCorrection(level="sequence", cap=2.0))
+    w, _ = truncate(OLD, SAMPLER, VALID, OffPolicyCorrectionConfig(level="sequence", cap=2.0))
     assert torch.allclose(w, torch.full((1, 3), 1.5))
 
 
 def test_masked_importance_weights():
     # Token, cap 2: ratio 3 is outside [0.5, 2] -> 0; ratio 0.6 inside -> 1.
     old = torch.log(torch.tensor([[3.0, 0.6, 1.0]]))
-    w, stats = mask(old, SAMPLER, VALID, OffPolicyCorrection(mode="mask", cap=2.0))
+    w, stats = mask(old, SAMPLER, VALID, OffPolicyCorrectionConfig(mode="mask", cap=2.0))
     assert w.tolist() == [[0.0, 1.0, 1.0]]
     # Sequence: 3 * 0.6 = 1.8 inside the band -> the whole row is kept.
-    w, _ = mask(old, SAMPLER, VALID, OffPolicyCorrection(mode="mask", level="sequence", cap=2.0))
+    w, _ = mask(old, SAMPLER, VALID, OffPolicyCorrectionConfig(mode="mask", level="sequence", cap=2.0))
     assert w.tolist() == [[1.0, 1.0, 1.0]]
 
 
@@ -112,7 +112,7 @@ def test_zero_variance_uses_a_threshold_and_ignores_unscorable():
     rewards = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [0.5, 0.5 + 1e-9, 0.5], [1.0, 0.0, 1.0]])
     valid = torch.ones(4, 3, dtype=torch.bool)
     valid[3, 1] = False
-    assert zero_variance(rewards, valid, GroupFilter()).tolist() == [False, True, False, False]
+    assert zero_variance(rewards, valid, GroupFilterConfig()).tolist() == [False, True, False, False]
 
 
 def group(*scores: float) -> Group:
@@ -125,19 +125,19 @@ def test_fill_groups_resamples_until_full():
     # Round 1: one of two groups has signal; round 2 brings one more -> full after 2 rounds;
     # 1 of 3 sampled groups dropped.
     first = [group(0, 0), group(1, 0)]
-    out, m = fill_groups(first, GroupFilter(max_rounds=3), lambda n: [group(0, 1)] * n)
+    out, m = fill_groups(first, GroupFilterConfig(max_rounds=3), lambda n: [group(0, 1)] * n)
     assert len(out) == 2 and m == {"groups/dropped_share": pytest.approx(1 / 3),
                                    "groups/filter_rounds": 2.0, "groups/batch_fill": 1.0}
 
 
 def test_fill_groups_stops_at_the_round_bound():
     # Only dead groups come back: 3 rounds, 1 kept of 2 + 1 + 1 = 4 sampled; the batch is half full.
-    out, m = fill_groups([group(0, 0), group(1, 0)], GroupFilter(max_rounds=3),
+    out, m = fill_groups([group(0, 0), group(1, 0)], GroupFilterConfig(max_rounds=3),
                          lambda n: [group(1, 1)] * n)
     assert len(out) == 1 and m["groups/filter_rounds"] == 3.0 and m["groups/batch_fill"] == 0.5
     assert m["groups/dropped_share"] == pytest.approx(3 / 4)
     # Nothing survives at all: the last round's groups are used (zero advantages).
-    out, _ = fill_groups([group(0, 0)], GroupFilter(max_rounds=2), lambda n: [group(1, 1)] * n)
+    out, _ = fill_groups([group(0, 0)], GroupFilterConfig(max_rounds=2), lambda n: [group(1, 1)] * n)
     assert len(out) == 1
 
 

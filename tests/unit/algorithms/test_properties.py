@@ -9,7 +9,7 @@ import torch
 from rlvr.algorithms import LossInputs, build_algorithm
 from rlvr.algorithms.advantages import ADVANTAGES
 from rlvr.algorithms.aggregation import AGGREGATIONS, BatchNorm
-from rlvr.algorithms.config import AlgorithmConfig
+from rlvr.configs.algorithm import AlgorithmConfig
 from rlvr.algorithms.objectives import OBJECTIVES
 
 SEEDS = [0, 1, 2]

@@ -13,7 +13,7 @@ from rlvr.algorithms.aggregation import AGGREGATIONS
 from rlvr.algorithms.kl import ESTIMATORS
 from rlvr.algorithms.objectives import OBJECTIVES
 from rlvr.config import load_config
-from rlvr.config_base import ConfigError
+from rlvr.configs.base import ConfigError
 from rlvr.config_tree import preset_names
 
 SRC = Path(rlvr.__file__).parent

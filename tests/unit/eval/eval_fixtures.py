@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rlvr.eval.passk import default_ks
+from rlvr.configs.eval import default_ks
 from rlvr.eval.results import EvalResult, PromptRecord, save_result
 from rlvr.eval.summary import summarize
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from rlvr.eval.config import EvalSettings, PeriodicEvalConfig
+from rlvr.configs.eval import EvalSettings, PeriodicEvalConfig
 from rlvr.eval.evaluate import answer_key, evaluate, flat_metrics, score_inline
 from rlvr.rollout.hf import SamplingParams
 from rlvr.types import Group, RewardResult, Sample, TaskRow

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.eval.passk import default_ks, parse_ks, pass_at_k, pass_at_k_matrix
+from rlvr.configs.eval import default_ks
+from rlvr.eval.passk import parse_ks, pass_at_k, pass_at_k_matrix
 
 
 def brute_force(n: int, c: int, k: int) -> float:

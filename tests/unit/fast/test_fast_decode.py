@@ -138,7 +138,7 @@ def test_lora_model_decodes_like_generate():
 
 
 def test_engine_gives_the_same_greedy_samples_with_either_decoder(tiny_model_dir):
-    from rlvr.config import ModelConfig
+    from rlvr.configs.run import ModelConfig
     from rlvr.models.loader import load_policy
     from rlvr.rollout.hf import HFEngine, SamplingParams
     from rlvr.types import TaskRow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from rlvr.config import LoraConfig, ModelConfig
+from rlvr.configs.run import LoraConfig, ModelConfig
 from rlvr.models.loader import load_policy, with_lora
 from rlvr.rollout.hf import HFEngine, SamplingParams
 from rlvr.rollout.inference_copy import InferenceCopy

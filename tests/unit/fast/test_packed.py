@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlvr.trainer import packed
-from rlvr.trainer.prefix import full_logits
+from rlvr.models import packed
+from rlvr.models.prefix import full_logits
 
 import batches
 from fast_models import tiny

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from rlvr.config import LORA_TARGETS, ModelConfig, dump_config, load_config
-from rlvr.config_base import ConfigError
+from rlvr.config import dump_config, load_config
+from rlvr.configs.run import LORA_TARGETS, ModelConfig
+from rlvr.configs.base import ConfigError
 
 pytest.importorskip("peft")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlvr.data.code_config import CodeRewardConfig
+from rlvr.configs.code_task import CodeRewardConfig
 from rlvr.data.code_tasks import code_spec
 from rlvr.rewards.code import CodeVerifier, extract_code, with_prompt_imports
 from rlvr.sandbox import SandboxConfig, SandboxUnavailable

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rlvr.rewards.config import JudgeTerm, RewardConfig, TaskTerm
+from rlvr.configs.reward import JudgeTerm, RewardConfig, TaskTerm
 from rlvr.rewards.judge import JudgeVerifier, content_free, parse_verdict
 from rlvr.rewards.math import MathVerifier
 from rlvr.rewards.pipeline import RewardPipeline

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from golden_math import ADVERSARIAL, EQUIVALENT, NOT_EQUIVALENT
-from rlvr.rewards.config import MathPolicy
+from rlvr.configs.reward import MathPolicyConfig
 from rlvr.rewards.math import MathVerifier, math_equal
 from rlvr.types import TaskRow
 
@@ -61,7 +61,7 @@ def test_adversarial_cases_within_deadline(pool):
 
 
 def test_percent_ratio_policy():
-    ratio = MathPolicy(percent="ratio")
+    ratio = MathPolicyConfig(percent="ratio")
     assert math_equal("5\\%", "0.05", ratio) == (True, "exact")
     assert math_equal("5\\%", "5", ratio)[0] is False
     assert math_equal("5\\%", "0.05")[0] is False  # default 'strip': 5% is 5
@@ -69,7 +69,7 @@ def test_percent_ratio_policy():
 
 def test_tolerance_policy_is_declared():
     assert math_equal("0.5000001", "\\frac12")[0] is False
-    assert math_equal("0.5000001", "\\frac12", MathPolicy(rel_tol=1e-6))[0] is True
+    assert math_equal("0.5000001", "\\frac12", MathPolicyConfig(rel_tol=1e-6))[0] is True
 
 
 def test_same_verdicts_from_threads_and_asyncio(pool):

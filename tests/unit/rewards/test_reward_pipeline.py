@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rlvr.config import load_config
-from rlvr.config_base import ConfigError
-from rlvr.rewards.config import (FormatTerm, MajorityVoteTerm, OverlongTerm, PythonTerm, RewardConfig,
+from rlvr.configs.base import ConfigError
+from rlvr.configs.reward import (FormatTerm, MajorityVoteTerm, OverlongTerm, PythonTerm, RewardConfig,
                                  SelfCertaintyTerm, TargetLengthTerm, TaskTerm)
 from rlvr.rewards.math import MathVerifier
 from rlvr.rewards.pipeline import RewardInfraError, RewardPipeline, score_groups

@@ -68,10 +68,10 @@ def test_closed_pool_refuses_work():
 def test_real_sympy_stall_is_killed_at_the_deadline(small_pool):
     """A prediction that reaches sympy and stalls it (math-verify's own alarm set far away):
     the pool deadline bounds it, and the rest of the batch is scored normally."""
-    from rlvr.rewards.config import MathPolicy
+    from rlvr.configs.reward import MathPolicyConfig
     from rlvr.rewards.math import MathVerifier
 
-    verify = MathVerifier(MathPolicy(symbolic_timeout_s=60))
+    verify = MathVerifier(MathPolicyConfig(symbolic_timeout_s=60))
     row = TaskRow("r", "q", "5")
     stall = "\\boxed{x^{10^{10}} - x^{10^{10}} + 5^{5^{5^{5}}}}"
     started = time.monotonic()

@@ -146,7 +146,7 @@ def test_self_certainty_hand_values():
 
 def test_engine_records_self_certainty(tiny_model_dir):
     """The HF engine fills Sample.self_certainty from raw logits when asked to."""
-    from rlvr.config import ModelConfig
+    from rlvr.configs.run import ModelConfig
     from rlvr.models.loader import load_policy
     from rlvr.rollout.hf import HFEngine, SamplingParams
     from rlvr.types import TaskRow as Row

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from rlvr.data.task_configs import shipped_file
-from rlvr.rewards.config import SqlPolicy
+from rlvr.configs.task import shipped_file
+from rlvr.configs.reward import SqlPolicyConfig
 from rlvr.rewards.sql import SqlVerifier, extract_sql, results_equal
 from rlvr.types import TaskRow
 
-FAST = SqlPolicy(timeout_s=0.5, max_rows=10_000)
+FAST = SqlPolicyConfig(timeout_s=0.5, max_rows=10_000)
 
 
 def _digest(path: Path) -> str:
@@ -75,10 +75,10 @@ def test_extract_sql_prefers_the_last_sql_fence():
     assert extract_sql("I don't know") is None
 
 
-def _attacks(tmp: Path) -> list[tuple[str, str, SqlPolicy]]:
+def _attacks(tmp: Path) -> list[tuple[str, str, SqlPolicyConfig]]:
     deep = "(" * 10_000 + "1" + ")" * 10_000
-    relaxed = SqlPolicy(timeout_s=0.5, max_sql_chars=2_000_000)
-    recursive = SqlPolicy(timeout_s=0.5, allow_recursive=True)
+    relaxed = SqlPolicyConfig(timeout_s=0.5, max_sql_chars=2_000_000)
+    recursive = SqlPolicyConfig(timeout_s=0.5, allow_recursive=True)
     return [
         ("Q01", f"ATTACH '{tmp}/evil.db' AS e", FAST),
         ("Q01b", f"ATTACH DATABASE '{tmp}/evil2.db' AS e2", FAST),
@@ -133,7 +133,7 @@ def test_tables_outside_the_allow_list_are_denied(db):
 
 
 def test_shipped_database_is_untouched_by_the_sql_task():
-    from rlvr.config import SqlTask as SqlTaskConfig
+    from rlvr.configs.task import SqlTaskConfig
     from rlvr.data.sql_tasks import SqlTask
 
     shipped = shipped_file("shop.sqlite")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlvr.trainer.prefix import (completion_logits, distinct_prompts, full_logits,
+from rlvr.models.prefix import (completion_logits, distinct_prompts, full_logits,
                                  group_aligned_order, shared_prefix_logits)
 
 from batches import grouped_batch

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from rlvr.config_base import Node
-from rlvr.rewards.config import MathPolicy, SqlPolicy
+from rlvr.configs.base import Node
+from rlvr.configs.reward import MathPolicyConfig, SqlPolicyConfig
 
 
 def shipped_file(name: str) -> Path:
@@ -24,7 +24,7 @@ def _must_exist(value: Path) -> Path:
     return value
 
 
-class TaskCommon(Node):
+class TaskCommonConfig(Node):
     system_prompt: str | None = None
     """Optional system message placed before the prompt in the chat template."""
     instruction: str | None = None
@@ -33,7 +33,7 @@ class TaskCommon(Node):
     """Held-out prompts used for evaluation."""
 
 
-class ReasoningGymTask(TaskCommon):
+class ReasoningGymTaskConfig(TaskCommonConfig):
     """A reasoning-gym generator. Train and held-out rows are generated from different seeds and
     any held-out question that also appears in the train split is dropped, so they are disjoint."""
 
@@ -59,7 +59,7 @@ class ReasoningGymTask(TaskCommon):
         return value
 
     @model_validator(mode="after")
-    def _seeds_differ(self) -> "ReasoningGymTask":
+    def _seeds_differ(self) -> "ReasoningGymTaskConfig":
         lo, hi = self.train_seed, self.train_seed + self.train_size
         eval_lo, eval_hi = self.eval_seed, self.eval_seed + 8 * self.eval_size
         if eval_lo < hi and lo < eval_hi:
@@ -68,7 +68,7 @@ class ReasoningGymTask(TaskCommon):
         return self
 
 
-class FileTask(TaskCommon):
+class FileTaskConfig(TaskCommonConfig):
     """Rows from a local JSONL or Parquet file with a field mapping."""
 
     kind: Literal["file"] = "file"
@@ -89,7 +89,7 @@ class FileTask(TaskCommon):
         return value
 
 
-class MathFileTask(TaskCommon):
+class MathFileTaskConfig(TaskCommonConfig):
     """Math word problems from a JSONL/Parquet file with a question and an answer field. With
     ``answer_format: gsm8k`` the gold answer is the text after the last '####'."""
 
@@ -99,12 +99,12 @@ class MathFileTask(TaskCommon):
     question_field: str = "question"
     answer_field: str = "answer"
     answer_format: Literal["gsm8k", "plain"] = "gsm8k"
-    math: MathPolicy = MathPolicy()
+    math: MathPolicyConfig = MathPolicyConfig()
 
     _exists = field_validator("path")(_must_exist)
 
 
-class ReasoningGymMathTask(ReasoningGymTask):
+class ReasoningGymMathTaskConfig(ReasoningGymTaskConfig):
     """A reasoning-gym generator whose answers are checked by the bounded math verifier
     (extraction, normalisation, exact and symbolic equivalence) instead of its own scorer.
     ``extract`` is unused: the math verifier extracts \\boxed{}, Answer:, tags, the last number."""
@@ -112,16 +112,16 @@ class ReasoningGymMathTask(ReasoningGymTask):
     kind: Literal["reasoning_gym_math"] = "reasoning_gym_math"  # type: ignore[assignment]
     name: str = "basic_arithmetic"
     eval_size: int = Field(16, ge=1)
-    math: MathPolicy = MathPolicy()
+    math: MathPolicyConfig = MathPolicyConfig()
 
 
-class SqlTask(TaskCommon):
+class SqlTaskConfig(TaskCommonConfig):
     """Text-to-SQL over a SQLite database: rows with a question and a gold query."""
 
     kind: Literal["sql"] = "sql"
     db: Path = Field(default_factory=lambda: shipped_file("shop.sqlite"))
     questions: Path = Field(default_factory=lambda: shipped_file("shop_questions.jsonl"))
     eval_size: int = Field(6, ge=1)
-    sql: SqlPolicy = SqlPolicy()
+    sql: SqlPolicyConfig = SqlPolicyConfig()
 
     _exist = field_validator("db", "questions")(_must_exist)

@@ -7,8 +7,20 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from rlvr.config_base import Node
-from rlvr.eval.passk import default_ks
+from rlvr.configs.base import Node
+
+
+
+def default_ks(n: int) -> list[int]:
+    """Powers of two up to n, plus n itself: 1, 2, 4, ..., n."""
+    ks = []
+    k = 1
+    while k <= n:
+        ks.append(k)
+        k *= 2
+    if ks[-1] != n:
+        ks.append(n)
+    return ks
 
 
 @dataclass(frozen=True)

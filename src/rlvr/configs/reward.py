@@ -23,10 +23,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator
 
-from rlvr.config_base import Node
+from rlvr.configs.base import Node
 
 
-class MathPolicy(Node):
+class MathPolicyConfig(Node):
     """How math answers are compared (research/reliability.md §2.3)."""
 
     units: Literal["strip", "keep"] = "strip"
@@ -44,7 +44,7 @@ class MathPolicy(Node):
     """math-verify's own per-call timeout inside the worker (the pool deadline is the hard bound)."""
 
 
-class SqlPolicy(Node):
+class SqlPolicyConfig(Node):
     """How SQL answers run and compare (research/reliability.md §5)."""
 
     order: Literal["auto", "ordered", "multiset", "set"] = "auto"

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from rlvr.config_base import Node
+from rlvr.configs.base import Node
 
 
-class KlPenalty(Node):
+class KlPenaltyConfig(Node):
     """KL between the policy and a frozen reference (Schulman's k1/k2/k3 estimators)."""
 
     estimator: Literal["k1", "k2", "k3"] = "k3"
@@ -25,7 +25,7 @@ class KlPenalty(Node):
     """With reset_every: also clear the optimizer's moments at each reset (as ProRL does)."""
 
 
-class EntropyBonus(Node):
+class EntropyBonusConfig(Node):
     """An entropy bonus -coef * H per token. With ``target`` set, the coefficient adapts: it moves
     by ``step`` towards more bonus while the measured entropy is below the target and towards
     less above it, kept within [0, max_coef] (adaptive entropy control, Skywork-OR1)."""
@@ -38,14 +38,14 @@ class EntropyBonus(Node):
     max_coef: float = Field(0.01, gt=0)
 
 
-class TokenSelect(Node):
+class TokenSelectConfig(Node):
     """80/20 forking tokens (Wang et al. 2025): the policy loss keeps only the top ``top`` share of
     the optimizer batch's valid tokens by entropy; the others get zero policy gradient."""
 
     top: float = Field(0.2, gt=0, le=1)
 
 
-class SampleWeights(Node):
+class SampleWeightsConfig(Node):
     """Separate weights for samples with positive and negative advantage (Zhu et al. 2025):
     NSR = positive 0, negative 1; PSR = positive 1, negative 0; W-REINFORCE = positive 0.1."""
 
@@ -53,7 +53,7 @@ class SampleWeights(Node):
     negative: float = Field(1.0, ge=0)
 
 
-class OffPolicyCorrection(Node):
+class OffPolicyCorrectionConfig(Node):
     """Importance weights pi_trainer_old / pi_sampler between the trainer's logprobs of the rollout
     policy and the sampler's own (truncated IS, Yao et al. 2025; masked IS)."""
 
@@ -64,7 +64,7 @@ class OffPolicyCorrection(Node):
     cap: float = Field(2.0, gt=1)
 
 
-class GroupFilter(Node):
+class GroupFilterConfig(Node):
     """DAPO dynamic sampling: a group whose reward std is at most ``min_std`` carries no signal and
     is dropped; more prompts are sampled until the batch is full or ``max_rounds`` is reached."""
 

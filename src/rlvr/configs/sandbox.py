@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from rlvr.config_base import Node
+from rlvr.configs.base import Node
+
+StdioCompare = Literal["exact", "lines", "tokens"]
+"""How a program's stdout is compared with the expected output."""
 
 
 class SandboxConfig(Node):

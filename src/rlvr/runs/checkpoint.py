@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from rlvr.trainer.faultpoints import fault_point
+from rlvr.runs.faultpoints import fault_point
 
 MANIFEST = "MANIFEST.json"
 LATEST = "latest"

@@ -12,9 +12,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, mask_invalid_rewards
-from rlvr.trainer.identity import config_changes, mismatches
-from rlvr.trainer.resume import truncate_jsonl
-from rlvr.trainer.state_codec import StateEncodeError, decode, encode
+from rlvr.runs.identity import config_changes, mismatches
+from rlvr.runs.resume import truncate_jsonl
+from rlvr.runs.state_codec import StateEncodeError, decode, encode
 from rlvr.types import Group, RewardResult, Sample, TaskRow
 
 
@@ -110,16 +110,42 @@ def test_nonfinite_guard_counts_resets_and_aborts():
         restored.check(model, opt)
 
 
+def _trainer(rewards):
+    """The parts of a Trainer that ``stateful_objects`` reads: no algorithm state, no reference."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(rewards=rewards, stateful={}, reference=None,
+                           algo=SimpleNamespace(stateful=dict))
+
+
 def test_reward_counters_are_found_and_restored():
     from collections import Counter
     from types import SimpleNamespace
 
-    from rlvr.trainer.resume import stateful_objects
+    from rlvr.runs.resume import stateful_objects
 
     rewards = SimpleNamespace(totals=Counter({"outcome/infra_error": 3}),
                               pool=SimpleNamespace(counts=Counter({"timeouts": 2})))
-    state = stateful_objects(SimpleNamespace(rewards=rewards))["rewards"].state_dict()
+    state = stateful_objects(_trainer(rewards))["rewards"].state_dict()
     fresh = SimpleNamespace(totals=Counter(), pool=SimpleNamespace(counts=Counter({"timeouts": 0})))
-    stateful_objects(SimpleNamespace(rewards=fresh))["rewards"].load_state_dict(
+    stateful_objects(_trainer(fresh))["rewards"].load_state_dict(
         json.loads(json.dumps(state)))
     assert fresh.totals["outcome/infra_error"] == 3 and fresh.pool.counts["timeouts"] == 2
+
+
+def test_the_adaptive_entropy_coefficient_is_a_named_checkpoint_object():
+    """Resume finds algorithm state through ``Algorithm.stateful()``, by name, not by scanning."""
+    from types import SimpleNamespace
+
+    from rlvr.algorithms import build_algorithm
+    from rlvr.configs.algorithm import AlgorithmConfig
+    from rlvr.runs.resume import stateful_objects
+
+    plain = build_algorithm(AlgorithmConfig())
+    adaptive = build_algorithm(AlgorithmConfig(entropy={"coef": 0.002, "target": 0.5}))
+    assert plain.stateful() == {}
+    trainer = SimpleNamespace(rewards=None, stateful={}, reference=None, algo=adaptive)
+    objects = stateful_objects(trainer)
+    assert list(objects) == ["algo.entropy_coef"]
+    adaptive.entropy_coef.observe(0.1)  # below target: the coefficient grows by one step
+    assert objects["algo.entropy_coef"].state_dict() == {"value": 0.002 + 0.0005}

@@ -2,7 +2,7 @@
 its ``name``; a preset (``algorithm: dapo``) is a YAML bundle of these choices (see presets/).
 
 The optional axes (KL, entropy bonus, token selection, sample weights, off-policy correction,
-group filter) are optional sub-configs in ``config_extras.py``: ``null`` switches one off.
+group filter) are optional sub-configs in ``algorithm_extras.py``: ``null`` switches one off.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
-from rlvr.algorithms.config_extras import (EntropyBonus, GroupFilter, KlPenalty,
-                                           OffPolicyCorrection, SampleWeights, TokenSelect)
-from rlvr.config_base import Node
+from rlvr.configs.algorithm_extras import (EntropyBonusConfig, GroupFilterConfig, KlPenaltyConfig,
+                                           OffPolicyCorrectionConfig, SampleWeightsConfig, TokenSelectConfig)
+from rlvr.configs.base import Node
 
 # ---- advantage estimators ----------------------------------------------------------------------
 
 
-class GrpoAdvantage(Node):
+class GrpoAdvantageConfig(Node):
     """GRPO (Shao et al. 2024, DeepSeekMath): (r - mean_group) / (std_group + eps)."""
 
     group_relative: ClassVar[bool] = True
@@ -29,21 +29,21 @@ class GrpoAdvantage(Node):
     """Added to the std so an all-equal group gives 0/eps = 0, never NaN."""
 
 
-class DrGrpoAdvantage(Node):
+class DrGrpoAdvantageConfig(Node):
     """Dr.GRPO (Liu et al. 2025): r - mean_group, no division by the std."""
 
     group_relative: ClassVar[bool] = True
     name: Literal["dr_grpo"] = "dr_grpo"
 
 
-class RlooAdvantage(Node):
+class RlooAdvantageConfig(Node):
     """RLOO (Ahmadian et al. 2024): r_i minus the mean of the other samples of the group."""
 
     group_relative: ClassVar[bool] = True
     name: Literal["rloo"] = "rloo"
 
 
-class ReinforcePPAdvantage(Node):
+class ReinforcePPAdvantageConfig(Node):
     """REINFORCE++ (Hu 2025): rewards whitened over the whole rollout batch (no group baseline)."""
 
     group_relative: ClassVar[bool] = False
@@ -51,7 +51,7 @@ class ReinforcePPAdvantage(Node):
     eps: float = Field(1e-6, gt=0)
 
 
-class ReinforcePPBaselineAdvantage(Node):
+class ReinforcePPBaselineAdvantageConfig(Node):
     """REINFORCE++-baseline (Hu 2025): r - mean_group, then whitened over the rollout batch."""
 
     group_relative: ClassVar[bool] = True
@@ -59,7 +59,7 @@ class ReinforcePPBaselineAdvantage(Node):
     eps: float = Field(1e-6, gt=0)
 
 
-class PassAtKAdvantage(Node):
+class PassAtKAdvantageConfig(Node):
     """Pass@k training (Chen et al. 2025): the analytic group advantage of the pass@k reward."""
 
     group_relative: ClassVar[bool] = True
@@ -71,7 +71,7 @@ class PassAtKAdvantage(Node):
     eps: float = Field(1e-6, gt=0)
 
 
-class RawAdvantage(Node):
+class RawAdvantageConfig(Node):
     """No baseline: A = scale * (r - baseline). With baseline 0.5 and scale 2, binary rewards
     become +1 / -1 (the signed REINFORCE of the PSR/NSR paper, Zhu et al. 2025)."""
 
@@ -81,14 +81,14 @@ class RawAdvantage(Node):
     scale: float = 1.0
 
 
-Advantage = Annotated[Union[GrpoAdvantage, DrGrpoAdvantage, RlooAdvantage, ReinforcePPAdvantage,
-                            ReinforcePPBaselineAdvantage, PassAtKAdvantage, RawAdvantage],
+Advantage = Annotated[Union[GrpoAdvantageConfig, DrGrpoAdvantageConfig, RlooAdvantageConfig, ReinforcePPAdvantageConfig,
+                            ReinforcePPBaselineAdvantageConfig, PassAtKAdvantageConfig, RawAdvantageConfig],
                       Field(discriminator="name")]
 
 # ---- objectives --------------------------------------------------------------------------------
 
 
-class PpoClipObjective(Node):
+class PpoClipObjectiveConfig(Node):
     """PPO clipped surrogate (Schulman et al. 2017) with decoupled bounds (DAPO's clip-higher),
     an optional dual-clip constant (Ye et al. 2020) and an optional two-sided cap (INTELLECT-2)."""
 
@@ -103,13 +103,13 @@ class PpoClipObjective(Node):
     """Two-sided cap: the unclipped ratio is clamped at delta before the min, for every sign."""
 
     @model_validator(mode="after")
-    def _delta_above_clip(self) -> "PpoClipObjective":
+    def _delta_above_clip(self) -> "PpoClipObjectiveConfig":
         if self.delta is not None and self.delta <= 1 + self.eps_high:
             raise ValueError(f"delta={self.delta} must exceed 1 + eps_high = {1 + self.eps_high}")
         return self
 
 
-class GspoObjective(Node):
+class GspoObjectiveConfig(Node):
     """GSPO (Zheng et al. 2025): one length-normalised ratio per sequence, clipped per sequence."""
 
     name: Literal["gspo"] = "gspo"
@@ -117,7 +117,7 @@ class GspoObjective(Node):
     eps_high: float = Field(4e-4, gt=0)
 
 
-class CispoObjective(Node):
+class CispoObjectiveConfig(Node):
     """CISPO (MiniMax-M1, 2025): stop-gradient clipped IS weight times A times logprob."""
 
     name: Literal["cispo"] = "cispo"
@@ -126,13 +126,13 @@ class CispoObjective(Node):
     eps_high: float = Field(0.28, gt=0)
 
 
-class ReinforceObjective(Node):
+class ReinforceObjectiveConfig(Node):
     """Plain REINFORCE (Williams 1992): -A * logprob; ignores the ratio (on-policy use)."""
 
     name: Literal["reinforce"] = "reinforce"
 
 
-Objective = Annotated[Union[PpoClipObjective, GspoObjective, CispoObjective, ReinforceObjective],
+Objective = Annotated[Union[PpoClipObjectiveConfig, GspoObjectiveConfig, CispoObjectiveConfig, ReinforceObjectiveConfig],
                       Field(discriminator="name")]
 
 Aggregation = Literal["token_mean", "seq_mean_token_sum", "seq_mean_token_mean",
@@ -144,22 +144,22 @@ class AlgorithmConfig(Node):
     supplied the defaults; every value below is what is actually used."""
 
     preset: str | None = None
-    advantage: Advantage = GrpoAdvantage()
-    objective: Objective = PpoClipObjective()
+    advantage: Advantage = GrpoAdvantageConfig()
+    objective: Objective = PpoClipObjectiveConfig()
     aggregation: Aggregation = "token_mean"
     """How per-token losses become one scalar; normalisers span the whole optimizer batch."""
     epochs: int = Field(1, ge=1)
     """Update epochs (mu) over each rollout batch."""
     minibatches: int = Field(1, ge=1)
     """Optimizer steps per epoch; the rollout batch is split into this many minibatches."""
-    kl: KlPenalty | None = None
+    kl: KlPenaltyConfig | None = None
     """KL to a reference policy; null = off, and then no reference model is loaded."""
-    entropy: EntropyBonus | None = None
-    token_select: TokenSelect | None = None
-    sample_weights: SampleWeights | None = None
-    offpolicy: OffPolicyCorrection | None = OffPolicyCorrection()
+    entropy: EntropyBonusConfig | None = None
+    token_select: TokenSelectConfig | None = None
+    sample_weights: SampleWeightsConfig | None = None
+    offpolicy: OffPolicyCorrectionConfig | None = OffPolicyCorrectionConfig()
     """Importance weights between the sampler's and the trainer's logprobs (on by default)."""
-    group_filter: GroupFilter | None = None
+    group_filter: GroupFilterConfig | None = None
     """Dynamic sampling: drop low-variance groups and sample more (DAPO)."""
     mask_truncated: bool = False
     """Leave completions that hit max_new_tokens out of the loss (DAPO's overlong filtering)."""

@@ -13,14 +13,18 @@ import json
 import os
 import random
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
-from rlvr.trainer.faultpoints import fault_point
-from rlvr.trainer.state_codec import decode, encode
+from rlvr.runs.faultpoints import fault_point
+from rlvr.runs.state_codec import decode, encode
+
+
+if TYPE_CHECKING:  # the trainer imports nothing from runs/
+    from rlvr.trainer.trainer import Stateful, Trainer
 
 
 def write_state(directory: Path, name: str, state: Any) -> None:
@@ -36,7 +40,7 @@ def read_state(directory: Path, name: str) -> Any:
     return decode(json.loads((directory / f"{name}.json").read_text()), tensors)
 
 
-def rng_state(t: Any) -> dict[str, Any]:
+def rng_state(t: Trainer) -> dict[str, Any]:
     state = {"python": random.getstate(), "numpy": np.random.get_state(),
              "torch": torch.get_rng_state(), "generator": t.generator.get_state()}
     if torch.cuda.is_available():
@@ -44,7 +48,7 @@ def rng_state(t: Any) -> dict[str, Any]:
     return state
 
 
-def load_rng_state(t: Any, state: dict[str, Any]) -> None:
+def load_rng_state(t: Trainer, state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -53,7 +57,7 @@ def load_rng_state(t: Any, state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def trainer_state(t: Any, step: int, counters: dict[str, Any]) -> dict[str, Any]:
+def trainer_state(t: Trainer, step: int, counters: dict[str, Any]) -> dict[str, Any]:
     return {"step": step, "counters": counters, "prompts": t.prompts.state(), "rng": rng_state(t),
             "scheduler": t.scheduler.state_dict(),
             "stateful": {name: obj.state_dict() for name, obj in stateful_objects(t).items()}}
@@ -94,29 +98,21 @@ class _CounterState:
             counter.update(state.get(name, {}))
 
 
-def _has_state(obj: Any) -> bool:
-    return callable(getattr(obj, "state_dict", None)) and callable(
-        getattr(obj, "load_state_dict", None)) and not isinstance(obj, torch.nn.Module)
-
-
-def stateful_objects(t: Any) -> dict[str, Any]:
-    """``Trainer.stateful`` plus what is found: attributes of ``t.algo`` with ``state_dict`` /
-    ``load_state_dict`` (adaptive coefficients, carry-over buffers), the KL reference weights and
-    the reward stage's run-wide counters."""
-    objects = dict(getattr(t, "stateful", None) or {})
-    for name, value in sorted(getattr(getattr(t, "algo", None), "__dict__", {}).items()):
-        if _has_state(value):
-            objects.setdefault(f"algo.{name}", value)
-    reference = getattr(t, "reference", None)
-    if reference is not None and isinstance(getattr(reference, "model", None), torch.nn.Module):
-        objects.setdefault("reference", _ModuleState(reference.model))
-    rewards = getattr(t, "rewards", None)
-    if rewards is not None:
-        objects.setdefault("rewards", rewards if _has_state(rewards) else _CounterState(rewards))
+def stateful_objects(t: Trainer) -> dict[str, Stateful]:
+    """Every object whose state a checkpoint holds, by name: ``t.stateful``, the algorithm's
+    stateful axes (``algo.stateful()``: adaptive coefficients), the KL reference weights and the
+    reward stage's run-wide counters."""
+    objects: dict[str, Stateful] = dict(t.stateful)
+    for name, value in t.algo.stateful().items():
+        objects.setdefault(f"algo.{name}", value)
+    if t.reference is not None and isinstance(getattr(t.reference, "model", None), torch.nn.Module):
+        objects.setdefault("reference", _ModuleState(t.reference.model))
+    if t.rewards is not None:
+        objects.setdefault("rewards", _CounterState(t.rewards))
     return objects
 
 
-def write_trainer(t: Any, step: int, counters: dict[str, Any],
+def write_trainer(t: Trainer, step: int, counters: dict[str, Any],
                   identity: dict[str, Any]) -> Callable[[Path], None]:
     """The ``write_files`` callback of ``checkpoint.commit`` for this trainer."""
     def write(directory: Path) -> None:
@@ -133,7 +129,7 @@ def read_identity(directory: Path) -> dict[str, Any]:
     return json.loads((directory / "identity.json").read_text())
 
 
-def restore_trainer(t: Any, directory: Path, reset_data: bool = False) -> dict[str, Any]:
+def restore_trainer(t: Trainer, directory: Path, reset_data: bool = False) -> dict[str, Any]:
     """Load everything back into ``t``; returns the trainer state (``step``, ``counters``...)."""
     missing, unexpected = load_model(t.policy.model, str(directory / "model.safetensors"))
     if missing or unexpected:

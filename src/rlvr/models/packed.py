@@ -21,7 +21,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from rlvr.models.fastpath import Decoder
-from rlvr.trainer.prefix import distinct_prompts
+from rlvr.models.prefix import distinct_prompts
 from rlvr.types import TrainBatch
 
 HEAD_CHUNK_TOKENS = 2048

@@ -9,18 +9,22 @@ saves a checkpoint every ``checkpoint.every`` steps, at the last step and on SIG
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from rlvr.config import dump_config
-from rlvr.trainer import checkpoint as ckpt
+from rlvr.runs import checkpoint as ckpt
 from rlvr.trainer import determinism
-from rlvr.trainer.faultpoints import fault_point
+from rlvr.runs.faultpoints import fault_point
 from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite, tensors_finite
-from rlvr.trainer.identity import build_identity, mismatches, version_changes
-from rlvr.trainer.resume import read_identity, restore_trainer, truncate_jsonl, write_trainer
-from rlvr.trainer.signals import PreemptionFlag, Preempted
+from rlvr.runs.identity import build_identity, mismatches, version_changes
+from rlvr.runs.resume import read_identity, restore_trainer, truncate_jsonl, write_trainer
+from rlvr.runs.signals import PreemptionFlag, Preempted
 
 CKPT_DIR = "ckpt"
+
+
+if TYPE_CHECKING:  # the trainer imports nothing from runs/
+    from rlvr.trainer.trainer import Trainer
 
 
 class ResumeRefused(ValueError):
@@ -35,7 +39,7 @@ def refuse_fresh_over_checkpoints(run_dir: Path) -> None:
 
 
 class RunSession:
-    def __init__(self, t: Any, resume: bool, log: Callable[[str], None] = print) -> None:
+    def __init__(self, t: Trainer, resume: bool, log: Callable[[str], None] = print) -> None:
         self.t, self.log = t, log
         self.root = Path(t.run_dir) / CKPT_DIR
         self.guard = NonFiniteGuard(t.cfg.reliability.max_consecutive_nonfinite)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from rlvr.trainer import checkpoint as ckpt
+from rlvr.runs import checkpoint as ckpt
 
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from rlvr.trainer import checkpoint as ckpt
-    from rlvr.trainer.faultpoints import fault_point
+    from rlvr.runs import checkpoint as ckpt
+    from rlvr.runs.faultpoints import fault_point
 
     def files(step):
         def write(d):

@@ -7,8 +7,8 @@ from typing import Literal
 import torch
 
 from rlvr.models.fastpath import fast_path_blocker
-from rlvr.trainer.packed import packed_logprobs
-from rlvr.trainer.prefix import completion_logits
+from rlvr.models.packed import packed_logprobs
+from rlvr.models.prefix import completion_logits
 from rlvr.types import TrainBatch
 
 EntropyMode = Literal["off", "detached", "grad"]
@@ -20,8 +20,8 @@ def completion_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
 
     The logits are divided by the sampling ``temperature``, so the trainer scores the
     distribution the rollout engine sampled from (the sampler's logprobs are taken after the
-    temperature, too). Models the fast path supports run padding-free (trainer/packed.py);
-    others run padded, with a prompt shared by several rows computed once (trainer/prefix.py).
+    temperature, too). Models the fast path supports run padding-free (models/packed.py);
+    others run padded, with a prompt shared by several rows computed once (models/prefix.py).
     Either way only completion positions get logits. ``entropy='grad'`` keeps the entropy in
     the graph (entropy bonus); ``'detached'`` computes it as a diagnostic only.
     """

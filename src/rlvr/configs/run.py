@@ -1,0 +1,134 @@
+"""The run's config classes: model, rollout, optimizer, evaluation, logging and the root
+``RunConfig`` that holds every section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from rlvr.configs.algorithm import AlgorithmConfig
+from rlvr.configs.base import Node
+from rlvr.configs.checkpoint import CheckpointConfig, ReliabilityConfig
+from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
+from rlvr.configs.eval import PeriodicEvalConfig
+from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
+                               ReasoningGymTaskConfig, SqlTaskConfig)
+from rlvr.configs.reward import RewardConfig
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class LoraConfig(Node):
+    """Train low-rank adapters (LoRA, Hu et al. 2021, via peft) instead of every weight:
+    W x + (alpha / r) B A x with A [r, in] and B [out, r] trained, W frozen (``model.lora``;
+    null means full fine-tuning). Needs ``pip install 'rlvr[lora]'``."""
+
+    r: int = Field(16, ge=1)
+    """Rank of the adapters."""
+    alpha: float = Field(32, gt=0)
+    """Scale numerator: the adapter's output is multiplied by alpha / r."""
+    dropout: float = Field(0.0, ge=0, lt=1)
+    """Dropout on the adapter's input during training."""
+    target_modules: list[str] = Field(default_factory=lambda: list(LORA_TARGETS), min_length=1)
+    """Names of the linear layers that get adapters (default: every projection of a
+    Llama/Gemma-style decoder); the final model merges them into the weights."""
+
+    @field_validator("target_modules")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        if any(not n.strip() for n in names) or len(set(names)) != len(names):
+            raise ValueError("module names must be non-empty and distinct")
+        return names
+
+
+class ModelConfig(Node):
+    name: str = "smollm2-135m-instruct"
+    """An embedded model name (see `rlvr models list`), a local HF directory or a hub id."""
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    """Dtype of the trained weights (fp32 master weights are the safe default)."""
+    autocast: Literal["auto", "bf16", "off"] = "auto"
+    """bf16 autocast for forward passes: 'auto' uses it where the CPU/GPU supports bf16 well."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    lora: LoraConfig | None = None
+    """LoRA adapters for training (null: full fine-tuning); enable with e.g. ``model.lora.r=16``
+    or ``model.lora={}``."""
+
+
+TaskConfig = Annotated[Union[ReasoningGymTaskConfig, FileTaskConfig, HumanEvalTaskConfig, CodeFileTaskConfig,
+                             MathFileTaskConfig, ReasoningGymMathTaskConfig, SqlTaskConfig],
+                      Field(discriminator="kind")]
+
+
+class RolloutConfig(Node):
+    engine: Literal["hf"] = "hf"
+    decoder: Literal["auto", "static", "generate"] = "auto"
+    """'static': rlvr's decode loop (static KV cache, finished rows dropped; Llama/Qwen2/Qwen3
+    models); 'generate': transformers generate (any model); 'auto': static where supported."""
+    prompts_per_step: int = Field(8, ge=1)
+    """B: prompts sampled per RL step."""
+    group_size: int = Field(8, ge=1)
+    """G: completions sampled per prompt."""
+    max_new_tokens: int = Field(32, ge=1)
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    batch_size: int = Field(64, ge=1)
+    """Sequences decoded together; larger batches are faster until memory runs out."""
+
+
+class OptimConfig(Node):
+    lr: float = Field(1e-5, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = Field(0, ge=0)
+    """Linear warmup from 0 to lr over this many optimizer steps, then constant."""
+    max_grad_norm: float = Field(1.0, gt=0)
+    micro_batch_size: int = Field(16, ge=1)
+    """Sequences per forward/backward; gradients accumulate up to the optimizer batch."""
+
+
+class EvalConfig(Node):
+    before: bool = True
+    """Evaluate the held-out split before training (greedy)."""
+    after: bool = True
+    """Evaluate the held-out split after training (greedy)."""
+    max_new_tokens: int | None = None
+    """Defaults to rollout.max_new_tokens."""
+    periodic: PeriodicEvalConfig | None = None
+    """pass@k / maj@k / greedy accuracy on the held-out split every N steps (off when null),
+    written to RUN_DIR/evals/ and logged as eval/* metrics."""
+
+
+class LogConfig(Node):
+    run_dir: Path = Path("runs/quickstart")
+    samples_every: int = Field(5, ge=1)
+    """Write sampled completions with their rewards every N steps."""
+    tensorboard: bool = True
+    progress: bool = True
+
+
+class RunConfig(Node):
+    seed: int = 0
+    steps: int = Field(20, ge=1)
+    model: ModelConfig = ModelConfig()
+    task: TaskConfig = ReasoningGymTaskConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    algorithm: AlgorithmConfig = AlgorithmConfig()
+    optim: OptimConfig = OptimConfig()
+    eval: EvalConfig | None = EvalConfig()
+    log: LogConfig = LogConfig()
+    reward: RewardConfig = RewardConfig()
+    """Reward terms and weights, the verifier worker pool, the infra-error abort threshold."""
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    """Resumable checkpoints: how often, how many kept, which changes a resume accepts."""
+    reliability: ReliabilityConfig = ReliabilityConfig()
+    """Non-finite step guard, deterministic mode, quarantine threshold for broken rows."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "RunConfig":
+        if self.algorithm.group_relative and self.rollout.group_size < 2:
+            raise ValueError(
+                f"rollout.group_size={self.rollout.group_size} but the advantage "
+                f"'{self.algorithm.advantage.name}' is group-relative and needs group_size >= 2")
+        return self

@@ -1,0 +1,78 @@
+"""The trainer's state: everything the loop needs, built once from the config by ``setup``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from rlvr.algorithms import Algorithm, build_algorithm
+from rlvr.config import dump_config
+from rlvr.configs.run import RunConfig
+from rlvr.data.tasks import Task, build_checked_task
+from rlvr.models.loader import Policy, load_policy, with_lora
+from rlvr.rewards.pipeline import RewardPipeline
+from rlvr.rollout.hf import HFEngine
+from rlvr.trainer.determinism import seed_everything, set_deterministic
+from rlvr.trainer.metrics import MetricsLogger
+from rlvr.trainer.prompts import PromptSampler
+from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
+from rlvr.trainer.update import build_optimizer
+
+
+class Stateful(Protocol):
+    """Something whose state a checkpoint saves and a resume restores."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Trainer:
+    """Everything the loop needs, built once from the config."""
+
+    cfg: RunConfig
+    run_dir: Path
+    task: Task
+    policy: Policy
+    engine: HFEngine
+    algo: Algorithm
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    prompts: PromptSampler
+    logger: MetricsLogger
+    generator: torch.Generator
+    rewards: RewardPipeline | None = None
+    """The verifier worker pool and reward terms (cfg.reward); closed by ``train``."""
+    reference: ReferencePolicy | AdapterOffReference | None = None
+    """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL; the
+    policy with its adapters off under LoRA."""
+    stateful: dict[str, Stateful] = field(default_factory=dict)
+    """Extra objects saved in every checkpoint by name, beside the ones the run always saves
+    (``algo.stateful()``, the reference weights, the reward counters: runs/resume.py)."""
+
+
+def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
+    run_dir = Path(cfg.log.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:  # a resume rewrites config.yaml only once the checkpoint accepted it
+        (run_dir / "config.yaml").write_text(dump_config(cfg))
+        for stale in ("metrics.jsonl", "samples.jsonl"):
+            (run_dir / stale).unlink(missing_ok=True)
+    seed_everything(cfg.seed)
+    task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
+    set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
+    policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
+    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size,
+                      decoder=cfg.rollout.decoder)
+    engine.record_self_certainty = cfg.reward.needs_self_certainty
+    optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
+    algo = build_algorithm(cfg.algorithm)
+    return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
+                   scheduler, PromptSampler(task.train_rows(), cfg.seed),
+                   MetricsLogger(run_dir, cfg.log.tensorboard),
+                   torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
+                   reference=build_reference(policy, algo))
