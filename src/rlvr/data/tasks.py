@@ -62,7 +62,8 @@ def build_task(cfg: TaskConfig) -> Task:
 def build_checked_task(cfg: RunConfig, run_dir: Path) -> Task:
     """Build the run's task with row validation on; writes ``RUN_DIR/quarantine.json`` (the
     counts and every quarantined row) and prints a one-line summary when rows were dropped."""
-    with quarantine.collecting(cfg.reliability.max_row_bytes, cfg.reliability.max_quarantined_share) as report:
+    limits = cfg.reliability
+    with quarantine.collecting(limits.max_row_bytes, limits.max_quarantined_share) as report:
         task = build_task(cfg.task)
     report.write(run_dir / quarantine.REPORT_NAME)
     if report.rows:

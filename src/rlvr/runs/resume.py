@@ -3,8 +3,8 @@
 Saved: model weights, optimizer (AdamW moments and step counts), LR scheduler, the step counter,
 the prompt sampler's (epoch, position), every RNG (python, numpy, torch CPU and CUDA, the
 minibatch-order generator), the run's counters (``counters``: non-finite skips, ...), every
-object registered in ``Trainer.stateful`` (adaptive KL / entropy controllers, dynamic-sampling
-carry-over: anything with ``state_dict()`` / ``load_state_dict()``) and the run's identity.
+object ``stateful_objects`` names (``Trainer.stateful``, ``Algorithm.stateful()`` such as the
+adaptive entropy coefficient, the KL reference weights, the reward counters) and the run's identity.
 """
 
 from __future__ import annotations
