@@ -65,11 +65,18 @@ class PoolConfig(Node):
     """The verifier worker processes (rewards/pool.py)."""
 
     workers: int = Field(2, ge=1)
+    """Verifier processes running samples in parallel."""
     deadline_s: float = Field(5.0, gt=0)
     """Wall-clock limit per sample; a worker that runs past it is killed and replaced, and the
-    sample scores 0 with verdict 'timeout'."""
+    job is retried once on a fresh worker; a second timeout scores 0 with verdict 'timeout'."""
     memory_mb: int = Field(1024, ge=64)
     """Address-space cap of each worker above its size at start (RLIMIT_AS)."""
+    startup_timeout_s: float = Field(120.0, gt=0)
+    """How long a fresh worker may take to load the verifier (its imports); past it the worker
+    is replaced, and a job whose second worker fails too is an infrastructure error."""
+    queue_timeout_s: float | None = Field(None, gt=0)
+    """How long a sample may wait for a free worker before it is an infrastructure error (the
+    pool is overloaded or stalled); None waits as long as it takes."""
 
 
 class _Term(Node):

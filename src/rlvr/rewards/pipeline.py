@@ -20,7 +20,7 @@ from typing import Any
 from rlvr.rewards.combine import apply_group_terms, apply_sample_terms, build_composite
 from rlvr.configs.reward import RewardConfig
 from rlvr.rewards.errors import RewardInfraError
-from rlvr.rewards.pool import WorkerPool
+from rlvr.rewards.pool import POOL_COUNTERS, WorkerPool
 from rlvr.types import Group, RewardResult
 
 
@@ -38,7 +38,8 @@ class RewardPipeline:
         self.pool = pool
         if self._own_pool:
             p = self.cfg.pool
-            self.pool = WorkerPool(p.workers, p.deadline_s, p.memory_mb)
+            self.pool = WorkerPool(p.workers, p.deadline_s, p.memory_mb, p.startup_timeout_s,
+                                   p.queue_timeout_s)
         self.totals: Counter = Counter()
         self._futures: dict[int, list[Future]] = {}
 
@@ -80,7 +81,7 @@ class RewardPipeline:
                 counts[f"verdict/{reward.verdict or 'none'}"] += 1
         self.totals.update(counts)
         if self.pool is not None:
-            for key in ("timeouts", "crashes", "memory_limits"):
+            for key in POOL_COUNTERS:
                 counts[f"reward_pool/{key}_total"] = self.pool.counts[key]
         counts["outcome/infra_error_total"] = self.totals["outcome/infra_error"]
         return counts

@@ -9,8 +9,15 @@ in a main thread. Only a process that can be SIGKILLed, with an address-space ca
 * Each worker caps its address space at its start size + ``memory_mb`` (RLIMIT_AS); a verifier that
   hits the cap gets MemoryError, the sample scores 0 ("memory_limit") and the worker is recycled.
 * A dispatcher thread gives jobs to idle workers and watches the deadline of each running job. A
-  job past its deadline: the worker is killed and replaced, the sample scores 0 ("timeout"); the
-  other workers keep going, so one pathological sample adds at most its deadline to a batch.
+  job past its deadline: the worker is killed and replaced and the job is retried once on the fresh
+  worker (``timeout_retries``); a second timeout scores 0 ("timeout", ``timeouts``). The other
+  workers keep going, so one pathological sample adds at most two deadlines to a batch.
+* Timeouts the pool causes are never the answer's: a worker that does not load the verifier within
+  ``startup_timeout_s`` (or dies loading it) is replaced and the job retried; a second start-up
+  failure of the same job is an infrastructure error (``startup_failures``). So is a job that
+  waited longer than ``queue_timeout_s`` for a worker (``queue_timeouts``), and a job whose
+  deadline passed while the dispatcher itself was not running (a GIL hog or a paused process:
+  ``stalls``), since nobody watched it.
 * A verifier that raises, or a worker that dies, gives an infrastructure error (never a silent 0).
 * ``submit`` is thread-safe and returns a ``concurrent.futures.Future``, so scoring can overlap
   with generation: submit each group as soon as it is sampled.
@@ -19,77 +26,27 @@ in a main thread. Only a process that can be SIGKILLed, with an address-space ca
 from __future__ import annotations
 
 import hashlib
-import logging
 import multiprocessing as mp
 import pickle
-import resource
 import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable
+from typing import Any
 
+from rlvr.rewards.pool_worker import Verifier, worker_main
 from rlvr.types import RewardResult, TaskRow
 
-Verifier = Callable[[str, TaskRow], RewardResult]
 PRELOAD = ["rlvr.rewards.preload", "rlvr.data.tasks"]  # tasks pull in torch via rlvr.types
-_STARTUP_FAILURES_MAX = 5
-_INSTALL_TIMEOUT_S = 120.0  # loading a verifier (imports) is not part of any sample's deadline
-
-
-def _vm_size_bytes() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _limit_resources(memory_mb: int) -> None:
-    cap = _vm_size_bytes() + memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def run_verifier(fn: Verifier, completion: str, row: TaskRow) -> tuple[RewardResult, bool]:
-    """Run one verifier call; returns (result, recycle_worker). Exceptions are sorted into the
-    three outcomes: resource exhaustion caused by the answer scores 0, anything else the
-    verifier raises is an infrastructure error."""
-    try:
-        result = fn(completion, row)
-    except MemoryError:
-        return RewardResult.scored(0.0, "memory_limit"), True
-    except RecursionError:
-        return RewardResult.scored(0.0, "recursion_limit"), False
-    except Exception as err:  # a broken verifier: counted, never scored as 0
-        return RewardResult.infra_error(f"verifier raised {type(err).__name__}: {err}"[:500]), False
-    if not isinstance(result, RewardResult):
-        return RewardResult.infra_error(f"verifier returned {type(result).__name__}, "
-                                        "not RewardResult"), False
-    return result, False
-
-
-def _worker_main(conn: Connection, memory_mb: int) -> None:
-    """Worker loop: ('install', key, pickled verifier) | ('run', job_id, key, completion, row)."""
-    _limit_resources(memory_mb)
-    logging.disable(logging.CRITICAL)  # math-verify logs every timeout; results carry verdicts
-    verifiers: dict[str, Verifier] = {}
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
-        if message[0] == "install":  # unpickling imports the verifier's modules: acknowledged,
-            verifiers[message[1]] = pickle.loads(message[2])  # so it never eats a deadline
-            conn.send(("installed", message[1]))
-            continue
-        _, job_id, key, completion, row = message
-        result, recycle = run_verifier(verifiers[key], completion, row)
-        conn.send((job_id, result, recycle))
-        if recycle:
-            return
+POOL_COUNTERS = ("timeouts", "timeout_retries", "startup_failures", "queue_timeouts", "stalls",
+                 "crashes", "memory_limits")
+"""The pool's counters the reward stage logs as ``reward_pool/<name>_total``."""
+_STARTUP_FAILURES_MAX = 5  # consecutive failed worker starts before the pool gives up
+_STARTUP_TRIES = 2  # worker starts one job may use up before it is an infrastructure error
+_ANSWER_TRIES = 2  # deadlines one job may run past before it scores 0 ("timeout")
+_STALL_GRACE_S = 1.0  # the dispatcher woke this much later than asked: it was stalled
 
 
 @dataclass
@@ -99,6 +56,9 @@ class _Job:
     row: TaskRow
     future: Future
     started: bool = False
+    queued_at: float = field(default_factory=time.monotonic)
+    timeouts: int = 0  # deadlines this answer ran past (each on its own worker)
+    startup_failures: int = 0  # workers that failed to start for this job (the pool's fault)
 
 
 @dataclass
@@ -109,18 +69,22 @@ class _Worker:
     job: _Job | None = None
     deadline: float = 0.0
     jobs_done: int = 0
+    loading: bool = False  # the job waits for the worker to load its verifier (start-up)
 
 
 class WorkerPool:
     """``submit(verifier, completion, row) -> Future[RewardResult]``; see the module docstring."""
 
-    def __init__(self, workers: int = 2, deadline_s: float = 5.0, memory_mb: int = 1024) -> None:
+    def __init__(self, workers: int = 2, deadline_s: float = 5.0, memory_mb: int = 1024,
+                 startup_timeout_s: float = 120.0, queue_timeout_s: float | None = None) -> None:
         self.deadline_s = deadline_s
         self.memory_mb = memory_mb
+        self.startup_timeout_s = startup_timeout_s  # loading a verifier is no sample's deadline
+        self.queue_timeout_s = queue_timeout_s
         self.counts: Counter[str] = Counter()
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _requeue runs inside _assign too
         self._pending: deque[_Job] = deque()
         self._pickles: dict[str, bytes] = {}
         self._keys: dict[int, tuple[Verifier, str]] = {}
@@ -180,7 +144,7 @@ class WorkerPool:
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, self.memory_mb),
+        process = self._ctx.Process(target=worker_main, args=(child, self.memory_mb),
                                     name="rlvr-verifier", daemon=True)
         process.start()
         child.close()
@@ -193,24 +157,24 @@ class WorkerPool:
         worker.process.join(timeout=5)
         worker.conn.close()
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _replace(self, worker: _Worker, failed_start: bool = False) -> _Worker:
         self._kill(worker)
-        self._startup_failures = self._startup_failures + 1 if worker.jobs_done == 0 else 0
+        self._startup_failures = self._startup_failures + 1 if failed_start else 0
         if self._startup_failures > _STARTUP_FAILURES_MAX:
-            raise RuntimeError("verifier workers die before finishing any job; "
-                               "check that the verifier can be imported and unpickled")
+            raise RuntimeError(f"{self._startup_failures} verifier workers in a row failed to "
+                               "start; check that the verifier can be imported and unpickled")
         return self._start_worker()
 
     def _dispatch(self, worker: _Worker, job: _Job) -> None:
+        """Send ``job`` to ``worker``: the verifier first if the worker lacks it. Loading runs
+        under the start-up timeout; the answer's deadline starts when the verifier is loaded."""
+        worker.job = job
         if job.key not in worker.installed:
             worker.conn.send(("install", job.key, self._pickles[job.key]))
-            # The per-sample deadline starts only once the verifier is loaded in the worker.
-            if not worker.conn.poll(_INSTALL_TIMEOUT_S):
-                raise OSError(f"verifier worker did not load the verifier in {_INSTALL_TIMEOUT_S} s")
-            worker.conn.recv()  # ("installed", key); EOFError if the worker died loading it
-            worker.installed.add(job.key)
+            worker.loading, worker.deadline = True, time.monotonic() + self.startup_timeout_s
+            return
         worker.conn.send(("run", 0, job.key, job.completion, job.row))
-        worker.job, worker.deadline = job, time.monotonic() + self.deadline_s
+        worker.loading, worker.deadline = False, time.monotonic() + self.deadline_s
 
     # ---- the dispatcher thread --------------------------------------------------------------
     def _loop(self) -> None:
@@ -225,26 +189,61 @@ class WorkerPool:
 
     def _assign(self) -> None:
         with self._lock:
+            self._expire_queue()
             for index, worker in enumerate(self._workers):
                 while worker.job is None and self._pending:
                     job = self._pending.popleft()
                     if not job.started and not job.future.set_running_or_notify_cancel():
                         continue  # cancelled by the caller
                     job.started = True
-                    try:
-                        self._dispatch(worker, job)
-                    except (pickle.PicklingError, TypeError, AttributeError) as err:
-                        worker.job = None  # nothing was written: the sample cannot be sent
-                        job.future.set_result(RewardResult.infra_error(
-                            f"cannot send the sample to a verifier worker: {err}"[:300]))
-                    except (OSError, EOFError):
-                        self._pending.appendleft(job)
-                        worker = self._workers[index] = self._replace(worker)
+                    worker = self._workers[index] = self._send(worker, job)
+
+    def _send(self, worker: _Worker, job: _Job) -> _Worker:
+        """``_dispatch`` with its failures sorted: an unpicklable sample is an infrastructure
+        error; a worker that closed its pipe failed to start."""
+        try:
+            self._dispatch(worker, job)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            worker.job = None  # nothing was written: the sample cannot be sent
+            job.future.set_result(RewardResult.infra_error(
+                f"cannot send the sample to a verifier worker: {err}"[:300]))
+        except OSError as err:  # the worker died before it could take the job
+            return self._failed_start(worker, f"closed its pipe ({err})")
+        return worker
+
+    def _expire_queue(self) -> None:
+        """Jobs that waited longer than ``queue_timeout_s`` for a worker: the pool's fault."""
+        if self.queue_timeout_s is None:
+            return
+        now, kept = time.monotonic(), deque()
+        for job in self._pending:
+            if now - job.queued_at <= self.queue_timeout_s:
+                kept.append(job)
+                continue
+            self.counts["queue_timeouts"] += 1
+            if job.started or job.future.set_running_or_notify_cancel():
+                job.future.set_result(RewardResult.infra_error(
+                    f"verifier pool: the sample waited {now - job.queued_at:.1f} s for a worker "
+                    f"(queue_timeout_s={self.queue_timeout_s}); the pool is overloaded or stalled "
+                    "- an infrastructure error, not the answer's"))
+        self._pending = kept
+
+    def _next_wake(self) -> float | None:
+        """Seconds until the earliest deadline (running jobs, queue timeouts), None if none."""
+        times = [w.deadline for w in self._workers if w.job is not None]
+        if self.queue_timeout_s is not None and self._pending:
+            times.append(min(j.queued_at for j in self._pending) + self.queue_timeout_s)
+        return max(0.0, min(times) - time.monotonic()) if times else None
 
     def _wait_and_collect(self) -> None:
-        busy = [w for w in self._workers if w.job is not None]
-        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else None
-        ready = wait([w.conn for w in busy] + [self._wake_r], timeout)
+        timeout = self._next_wake()
+        asked = time.monotonic() + (timeout if timeout is not None else 0.0)
+        busy = [w.conn for w in self._workers if w.job is not None]
+        ready = wait(busy + [self._wake_r], timeout)
+        late = time.monotonic() - asked
+        stalled = timeout is not None and late > _STALL_GRACE_S
+        if stalled:
+            self.counts["stalls"] += 1
         if self._wake_r in ready:
             while self._wake_r.poll():
                 self._wake_r.recv_bytes()
@@ -254,21 +253,71 @@ class WorkerPool:
             if worker.conn in ready:
                 self._workers[index] = self._collect(worker)
             elif time.monotonic() >= worker.deadline:
-                self.counts["timeouts"] += 1
-                self._finish(worker, RewardResult.scored(0.0, "timeout"))
-                self._workers[index] = self._replace(worker)
+                self._workers[index] = self._expired(worker, late if stalled else 0.0)
+
+    def _expired(self, worker: _Worker, stalled_s: float) -> _Worker:
+        """A job past its deadline: start-up, a stall of the pool, or the answer itself."""
+        job = worker.job
+        assert job is not None
+        if worker.loading:
+            return self._failed_start(worker, f"did not load the verifier within "
+                                              f"{self.startup_timeout_s} s")
+        if stalled_s:
+            self._finish(worker, RewardResult.infra_error(
+                f"verifier pool stalled: the dispatcher ran {stalled_s:.1f} s late (the trainer "
+                "process was not scheduled or held the GIL), so this sample's deadline was not "
+                "watched - an infrastructure error, not the answer's timeout"))
+            return self._replace(worker)
+        job.timeouts += 1
+        if job.timeouts < _ANSWER_TRIES:
+            self.counts["timeout_retries"] += 1
+            self._requeue(worker)
+        else:
+            self.counts["timeouts"] += 1
+            self._finish(worker, RewardResult.scored(0.0, "timeout"))
+        return self._replace(worker)
+
+    def _failed_start(self, worker: _Worker, reason: str) -> _Worker:
+        """A worker that died or hung before running its job: retry the job on a fresh worker;
+        its second such failure is an infrastructure error."""
+        self.counts["startup_failures"] += 1
+        job = worker.job
+        if job is not None:
+            job.startup_failures += 1
+            if job.startup_failures < _STARTUP_TRIES:
+                self._requeue(worker)
+            else:
+                self._finish(worker, RewardResult.infra_error(
+                    f"verifier worker start-up failed {job.startup_failures} times (last: "
+                    f"{reason}) - an infrastructure error of the pool, not the answer's"))
+        return self._replace(worker, failed_start=True)
+
+    def _requeue(self, worker: _Worker) -> None:
+        """Put the worker's job back at the front of the queue (it keeps its attempt counts)."""
+        job, worker.job = worker.job, None
+        if job is not None:
+            job.queued_at = time.monotonic()
+            with self._lock:
+                self._pending.appendleft(job)
 
     def _collect(self, worker: _Worker) -> _Worker:
         try:
-            _, result, recycle = worker.conn.recv()
+            message = worker.conn.recv()
         except (EOFError, OSError):
             worker.process.join(timeout=5)
             code = worker.process.exitcode
+            if worker.loading:
+                return self._failed_start(worker, f"died loading the verifier (exit code {code})")
             self.counts["crashes"] += 1
             self._finish(worker, RewardResult.infra_error(f"verifier worker died (exit code {code})"))
             return self._replace(worker)
-        worker.jobs_done += 1
         self._startup_failures = 0
+        if worker.loading:  # ("installed", key): now the answer's own deadline starts
+            assert worker.job is not None
+            worker.installed.add(message[1])
+            return self._send(worker, worker.job)
+        _, result, recycle = message
+        worker.jobs_done += 1
         if recycle:
             self.counts["memory_limits"] += 1
         self._finish(worker, result)

@@ -51,3 +51,12 @@ def not_a_result(completion: str, row: TaskRow):
 def politeness(completion: str, row: TaskRow) -> RewardResult:
     """The docs example of a user reward: 1 when the completion says please."""
     return RewardResult.scored(float("please" in completion.lower()), "polite")
+
+
+def slow_once(completion: str, row: TaskRow) -> RewardResult:
+    """Hangs on its first call for a marker file (``completion`` is its path), answers at once on
+    the next: a verifier whose slowness was the machine's, not the answer's."""
+    if not os.path.exists(completion):
+        open(completion, "w").close()
+        time.sleep(600)
+    return RewardResult.scored(1.0, "ok")
