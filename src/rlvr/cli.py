@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rlvr.configs.base import ConfigError
+from rlvr.models.errors import EXIT_BASE_MISMATCH, BaseModelMismatch
 from rlvr.rewards.errors import RewardInfraError
 
 
@@ -111,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     except RewardInfraError as err:
         print(f"rlvr: aborted: {err}", file=sys.stderr)
         return 3
+    except BaseModelMismatch as err:
+        print(f"rlvr: error: {err}", file=sys.stderr)
+        return EXIT_BASE_MISMATCH
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rlvr.models.errors import EXIT_BASE_MISMATCH, BaseModelMismatch
+
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     _add_eval(subparsers)
@@ -27,8 +29,11 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
         description="Sample n completions per held-out prompt and report unbiased pass@k, maj@k, "
         "mean and greedy accuracy with bootstrap intervals. The results file keeps per-prompt "
         "counts and is resumed if interrupted.")
-    p.add_argument("--model", help="embedded model name, HF directory or checkpoint "
+    p.add_argument("--model", help="embedded model name, HF directory, a checkpoint "
+                   "RUN_DIR/ckpt/step_N, or RUN_DIR for its newest checkpoint "
                    "(default: model.name of the config)")
+    p.add_argument("--base", help="the base model a checkpoint is put on (default: the one it "
+                   "was trained on); a LoRA checkpoint refuses a base with other weights")
     p.add_argument("--task", help="reasoning-gym task name (default: task of the config)")
     p.add_argument("--config", help="a run config YAML: its task, prompt template and model")
     p.add_argument("--n", type=int, default=64, help="samples per prompt (default 64)")
@@ -70,7 +75,8 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _user_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Report bad arguments and unreadable files as one line and exit status 2 (no traceback)."""
+    """Report bad arguments and unreadable files as one line and exit status 2, a checkpoint on
+    the wrong base model as exit status 5 (no traceback)."""
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
         try:
@@ -78,6 +84,9 @@ def _user_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argp
         except (ValueError, FileNotFoundError) as err:
             print(f"rlvr {args.command}: error: {err}", file=sys.stderr)
             return 2
+        except BaseModelMismatch as err:
+            print(f"rlvr {args.command}: error: {err}", file=sys.stderr)
+            return EXIT_BASE_MISMATCH
     return run
 
 
@@ -104,7 +113,7 @@ def run_eval(args: argparse.Namespace) -> int:
     task = build_task(cfg.task)
     rows = task.eval_rows()
     out = Path(args.out or f"evals/{_slug(cfg.model.name)}__{_slug(task.name)}__n{args.n}.json")
-    policy = load_policy(cfg.model)
+    policy = load_policy(cfg.model, base=args.base)
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction,
                       batch_size=max(cfg.rollout.batch_size, args.n), decoder=cfg.rollout.decoder)
     context = {"task": cfg.task.model_dump(mode="json"), "model": cfg.model.model_dump(mode="json")}

@@ -38,16 +38,14 @@ def uninterrupted(tmp_path_factory, tiny_model_dir, task_file) -> Path:
 
 def _restored(tiny_model_dir, checkpoint: Path):
     """The LoRA policy of the run with the checkpoint's weights, and a plain copy of the base."""
-    from safetensors.torch import load_model
-
     from rlvr.configs.run import ModelConfig
     from rlvr.models.loader import load_policy, with_lora
+    from rlvr.models.saved import load_weights
 
     cfg = ModelConfig(name=str(tiny_model_dir), device="cpu", autocast="off",
                       lora={"r": 4, "alpha": 8})
     policy = with_lora(load_policy(cfg), cfg.lora)
-    missing, unexpected = load_model(policy.model, str(checkpoint / "model.safetensors"))
-    assert not missing and not unexpected
+    load_weights(policy.model, checkpoint)
     return policy.model, load_policy(cfg).model
 
 
@@ -103,8 +101,9 @@ def test_lora_resume_is_bit_identical(tiny_model_dir, task_file, uninterrupted, 
     run_dir = tmp_path / "run"
     _train(train_args(tiny_model_dir, task_file, run_dir, steps=2, every=2) + LORA)
     _train(train_args(tiny_model_dir, task_file, run_dir, steps=4, every=2) + LORA, resume=True)
-    for name in ("model", "optimizer", "trainer"):
+    for name in ("adapter", "optimizer", "trainer"):
         assert_identical(tensors(run_dir, 4, name), tensors(uninterrupted, 4, name))
+    assert not (run_dir / "ckpt" / "step_00000004" / "model.safetensors").exists()
     assert metrics(run_dir) == metrics(uninterrupted)
     optimizer = tensors(run_dir, 4, "optimizer")
     assert len([k for k in optimizer if k.endswith(".exp_avg")]) == 2 * 7 * 2  # adapters only

@@ -59,10 +59,19 @@ def pick_autocast(choice: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if cpu_has_fast_bf16() else None
 
 
-def load_policy(cfg: ModelConfig, path: str | None = None) -> Policy:
-    """Load model and tokenizer for ``cfg`` (a ModelConfig); ``path`` overrides ``cfg.name``."""
+def load_policy(cfg: ModelConfig, path: str | None = None, base: str | None = None) -> Policy:
+    """Load model and tokenizer for ``cfg`` (a ModelConfig); ``path`` overrides ``cfg.name``.
+
+    A training checkpoint (``RUN_DIR/ckpt/step_N``, or ``RUN_DIR`` for its newest one) loads as
+    the plain model it holds, LoRA adapters merged (models/from_checkpoint.py); ``base`` replaces
+    the base model named in it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from rlvr.models.from_checkpoint import find_checkpoint, load_checkpoint_policy
+
+    checkpoint = find_checkpoint(path or cfg.name)
+    if checkpoint is not None:
+        return load_checkpoint_policy(cfg, checkpoint, base)
     source = path or resolve_model_path(cfg.name)
     device = pick_device(cfg.device)
     tokenizer = AutoTokenizer.from_pretrained(source)

@@ -3,7 +3,8 @@
 Layout under ``RUN_DIR/ckpt/``::
 
     step_00000040/            one complete checkpoint (the number is the count of finished steps)
-        model.safetensors  optimizer.safetensors  state.safetensors  state.json  identity.json
+        model.safetensors (full) | adapter.safetensors (LoRA)  weights.json (models/saved.py)
+        optimizer.safetensors/.json  trainer.safetensors/.json  identity.json
         MANIFEST.json         sha256 and size of every other file; written last
     latest                    "step_00000040\n" (advisory: resume scans and verifies)
 
@@ -28,6 +29,7 @@ from typing import Callable
 
 from rlvr.runs.faultpoints import fault_point
 
+CKPT_DIR = "ckpt"  # RUN_DIR/ckpt/
 MANIFEST = "MANIFEST.json"
 LATEST = "latest"
 FORMAT = 1
@@ -36,6 +38,10 @@ _STEP_DIR = re.compile(r"^step_(\d{8})$")
 
 class CheckpointError(RuntimeError):
     """A checkpoint could not be written or no usable checkpoint could be read."""
+
+
+def is_step_dir_name(name: str) -> bool:
+    return _STEP_DIR.match(name) is not None
 
 
 def step_dir_name(step: int) -> str:

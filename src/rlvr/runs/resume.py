@@ -1,6 +1,7 @@
 """The trainer state a checkpoint holds, and how a resume puts it back.
 
-Saved: model weights, optimizer (AdamW moments and step counts), LR scheduler, the step counter,
+Saved: model weights (all of them, or with LoRA only the adapters plus a fingerprint of the frozen
+base: models/saved.py), optimizer (AdamW moments and step counts), LR scheduler, the step counter,
 the prompt sampler's (epoch, position), every RNG (python, numpy, torch CPU and CUDA, the
 minibatch-order generator), the run's counters (``counters``: non-finite skips, ...), every
 object ``stateful_objects`` names (``Trainer.stateful``, ``Algorithm.stateful()`` such as the
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, load_model, save_file, save_model
+from safetensors.torch import load_file, save_file
+
+from rlvr.models.lora import is_lora
+from rlvr.models.saved import adapter_state, load_weights, write_weights
 
 from rlvr.runs.faultpoints import fault_point
 from rlvr.runs.state_codec import decode, encode
@@ -70,10 +74,19 @@ class _ModuleState:
         self.module = module
 
     def state_dict(self) -> dict[str, torch.Tensor]:
+        if is_lora(self.module):  # its base weights are the policy's frozen ones
+            return adapter_state(self.module)
         return dict(self.module.state_dict())
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        self.module.load_state_dict(state)
+        if not is_lora(self.module):
+            self.module.load_state_dict(state)
+            return
+        missing, unexpected = self.module.load_state_dict(state, strict=False)
+        lost = [name for name in missing if "lora_" in name]
+        if unexpected or lost:
+            raise ValueError(f"saved reference adapters do not fit: missing {lost[:3]}, "
+                             f"unexpected {sorted(unexpected)[:3]}")
 
 
 class _CounterState:
@@ -112,11 +125,12 @@ def stateful_objects(t: Trainer) -> dict[str, Stateful]:
     return objects
 
 
-def write_trainer(t: Trainer, step: int, counters: dict[str, Any],
-                  identity: dict[str, Any]) -> Callable[[Path], None]:
-    """The ``write_files`` callback of ``checkpoint.commit`` for this trainer."""
+def write_trainer(t: Trainer, step: int, counters: dict[str, Any], identity: dict[str, Any],
+                  weights: dict[str, Any]) -> Callable[[Path], None]:
+    """The ``write_files`` callback of ``checkpoint.commit`` for this trainer; ``weights`` is the
+    weights.json payload (``models.saved.weights_meta``, computed once per run)."""
     def write(directory: Path) -> None:
-        save_model(t.policy.model, str(directory / "model.safetensors"))
+        write_weights(t.policy.model, directory, weights)
         fault_point("ckpt:after_model")
         write_state(directory, "optimizer", t.optimizer.state_dict())
         fault_point("ckpt:after_optimizer")
@@ -131,10 +145,7 @@ def read_identity(directory: Path) -> dict[str, Any]:
 
 def restore_trainer(t: Trainer, directory: Path, reset_data: bool = False) -> dict[str, Any]:
     """Load everything back into ``t``; returns the trainer state (``step``, ``counters``...)."""
-    missing, unexpected = load_model(t.policy.model, str(directory / "model.safetensors"))
-    if missing or unexpected:
-        raise ValueError(f"{directory}/model.safetensors does not fit the model: missing "
-                         f"{sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
+    load_weights(t.policy.model, directory, t.cfg.model.name)  # BaseModelMismatch for LoRA
     t.optimizer.load_state_dict(read_state(directory, "optimizer"))
     state = read_state(directory, "trainer")
     t.scheduler.load_state_dict(state["scheduler"])

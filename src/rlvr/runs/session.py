@@ -19,8 +19,9 @@ from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite
 from rlvr.runs.identity import build_identity, mismatches, version_changes
 from rlvr.runs.resume import read_identity, restore_trainer, truncate_jsonl, write_trainer
 from rlvr.runs.signals import PreemptionFlag, Preempted
+from rlvr.models.saved import weights_meta
 
-CKPT_DIR = "ckpt"
+CKPT_DIR = ckpt.CKPT_DIR
 
 
 if TYPE_CHECKING:  # the trainer imports nothing from runs/
@@ -45,6 +46,8 @@ class RunSession:
         self.guard = NonFiniteGuard(t.cfg.reliability.max_consecutive_nonfinite)
         self.identity = build_identity(t.cfg.model_dump(mode="json"), t.task.train_rows(),
                                        t.policy.tokenizer)
+        # hashes the frozen base weights of a LoRA policy: once, before a resume loads anything
+        self.weights = weights_meta(t.policy.model, t.cfg.model.name, t.cfg.model.lora)
         self.last_saved: int | None = None
         try:
             self.start_step = self._resume() if resume else 0
@@ -119,8 +122,9 @@ class RunSession:
                                  f"refusing to checkpoint them (the previous checkpoint is kept)")
         counters = {"nonfinite": self.guard.state_dict(), "prompts": t.prompts.state()}
         try:
-            ckpt.commit(self.root, step, write_trainer(t, step, counters, self.identity),
-                        t.cfg.checkpoint.keep_last, t.cfg.checkpoint.verify)
+            write = write_trainer(t, step, counters, self.identity, self.weights)
+            ckpt.commit(self.root, step, write, t.cfg.checkpoint.keep_last,
+                        t.cfg.checkpoint.verify)
         except OSError as err:
             previous = f"step {self.last_saved}" if self.last_saved is not None else "none"
             raise ckpt.CheckpointError(

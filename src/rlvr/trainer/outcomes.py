@@ -2,7 +2,8 @@
 
 Exit codes: 0 finished or preempted (SIGTERM: checkpoint written), 2 refused before training
 (config, resume identity, dataset quarantine threshold), 3 reward infrastructure abort (cli.py),
-4 aborted during training (non-finite steps, checkpoint write failure, out of memory).
+4 aborted during training (non-finite steps, checkpoint write failure, out of memory), 5 a LoRA
+checkpoint does not fit the base model (``BaseModelMismatch``, cli.py).
 """
 
 from __future__ import annotations
