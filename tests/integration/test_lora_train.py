@@ -107,3 +107,21 @@ def test_lora_resume_is_bit_identical(tiny_model_dir, task_file, uninterrupted, 
     assert metrics(run_dir) == metrics(uninterrupted)
     optimizer = tensors(run_dir, 4, "optimizer")
     assert len([k for k in optimizer if k.endswith(".exp_avg")]) == 2 * 7 * 2  # adapters only
+
+
+def test_lora_with_a_prorl_reset_resumes_bit_identical_with_adapter_only_state(
+        tiny_model_dir, task_file, tmp_path):
+    """A ProRL reset keeps a copy of the adapted policy as the KL reference; the checkpoint
+    holds only that copy's adapters (its base is the policy's frozen base)."""
+    reset = LORA + ["algorithm.kl.reset_every=2"]  # a reset at step index 2
+    reference, run_dir = tmp_path / "ref", tmp_path / "run"
+    _train(train_args(tiny_model_dir, task_file, reference, steps=4, every=0) + reset)
+    # the checkpoint after 3 steps holds the reset reference; step 3 uses it after the resume
+    _train(train_args(tiny_model_dir, task_file, run_dir, steps=3, every=3) + reset)
+    state = tensors(run_dir, 3, "trainer")
+    assert len([k for k in state if "lora_" in k]) == 2 * 7 * 2  # the reference's adapters ...
+    assert not any("embed_tokens" in k for k in state)  # ... alone
+    _train(train_args(tiny_model_dir, task_file, run_dir, steps=4, every=3) + reset, resume=True)
+    for name in ("adapter", "optimizer", "trainer"):
+        assert_identical(tensors(run_dir, 4, name), tensors(reference, 4, name))
+    assert metrics(run_dir) == metrics(reference)

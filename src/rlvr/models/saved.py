@@ -74,7 +74,7 @@ def write_weights(model: torch.nn.Module, directory: Path, meta: dict[str, Any])
 
 def read_meta(directory: Path) -> dict[str, Any]:
     """``weights.json``; a checkpoint written before it existed is a full one, its base named by
-    identity.json."""
+    identity.json (``legacy``: its model.safetensors is the whole model, LoRA-wrapped or not)."""
     path = directory / WEIGHTS
     if path.is_file():
         meta = json.loads(path.read_text())
@@ -85,7 +85,7 @@ def read_meta(directory: Path) -> dict[str, Any]:
     identity = json.loads((directory / "identity.json").read_text())
     model = identity["config"]["model"]
     return {"format": FORMAT, "kind": "full", "dtype": model["dtype"],
-            "base": {"name": model["name"]}}
+            "base": {"name": model["name"]}, "legacy": True}
 
 
 def check_base(model: torch.nn.Module, meta: dict[str, Any], where: Path,
@@ -104,7 +104,8 @@ def check_base(model: torch.nn.Module, meta: dict[str, Any], where: Path,
 def load_weights(model: torch.nn.Module, directory: Path, base_name: str | None = None) -> None:
     """Put a checkpoint's weights into ``model`` (the run's own model: full, or LoRA-wrapped)."""
     meta = read_meta(directory)
-    if (meta["kind"] == "lora") != is_lora(model):
+    legacy = meta.get("legacy", False)  # model.safetensors holds the whole (wrapped) model
+    if (meta["kind"] == "lora") != is_lora(model) and not legacy:
         raise ValueError(f"{directory} is a {meta['kind']} checkpoint but the model "
                          f"{'has' if is_lora(model) else 'has no'} LoRA adapters (model.lora)")
     if meta["kind"] == "full":

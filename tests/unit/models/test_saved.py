@@ -64,4 +64,4 @@ def test_a_checkpoint_without_weights_json_is_a_full_one_named_by_its_identity(t
     identity = {"config": {"model": {"name": "m", "dtype": "bfloat16"}}}
     (tmp_path / "identity.json").write_text(json.dumps(identity))
     assert read_meta(tmp_path) == {"format": 1, "kind": "full", "dtype": "bfloat16",
-                                   "base": {"name": "m"}}
+                                   "base": {"name": "m"}, "legacy": True}
