@@ -22,10 +22,8 @@ from safetensors.torch import load_file, save_file
 
 from rlvr.models.lora import is_lora
 from rlvr.models.saved import adapter_state, load_weights, write_weights
-
 from rlvr.runs.faultpoints import fault_point
 from rlvr.runs.state_codec import decode, encode
-
 
 if TYPE_CHECKING:  # the trainer imports nothing from runs/
     from rlvr.trainer.trainer import Stateful, Trainer
