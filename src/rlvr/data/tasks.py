@@ -1,8 +1,9 @@
 """Tasks: rows (train / held-out) and the verifier bound to them, built from the task config.
 
-A task object offers ``name``, ``train_rows()``, ``eval_rows()`` and
-``verify(completion, row) -> RewardResult``; the same verifier scores training rewards and
-evaluation. New task kinds register a builder in ``TASK_BUILDERS`` and a config class in the
+A task object offers ``name``, ``train_rows()``, ``eval_rows()``,
+``verify(completion, row) -> RewardResult`` and ``extract_answer(completion)``; the same verifier
+scores training rewards and evaluation, and the same ``answer_key`` (built on ``extract_answer``;
+default in ``RowListTask``, data/split.py) serves the training majority vote and eval's maj@k. New task kinds register a builder in ``TASK_BUILDERS`` and a config class in the
 ``TaskConfig`` union of rlvr.configs.run.
 """
 
@@ -17,6 +18,7 @@ from rlvr.data.code_tasks import CODE_TASK_BUILDERS
 from rlvr.data.files import FileTask
 from rlvr.data.math_tasks import MathFileTask, ReasoningGymMathTask
 from rlvr.data.reasoning_gym import ReasoningGymTask
+from rlvr.data.split import answer_key
 from rlvr.data.sql_tasks import SqlTask
 from rlvr.types import RewardResult, TaskRow
 
@@ -29,6 +31,8 @@ class Task(Protocol):
     def eval_rows(self) -> list[TaskRow]: ...
 
     def verify(self, completion: str, row: TaskRow) -> RewardResult: ...
+
+    def extract_answer(self, completion: str) -> str | None: ...
 
 
 TASK_BUILDERS: dict[str, Any] = {
@@ -44,6 +48,9 @@ TASK_BUILDERS: dict[str, Any] = {
 # Tasks that ship with rlvr, by name: the raw task config each name stands for. Any
 # reasoning-gym generator name also works (``task: chain_sum``), as does a .jsonl/.parquet path.
 NAMED_TASKS: dict[str, dict[str, Any]] = {}
+
+__all__ = ["Task", "TASK_BUILDERS", "NAMED_TASKS", "answer_key", "build_task",
+           "build_checked_task", "task_config_for"]
 
 
 def task_config_for(name: str) -> dict[str, Any]:
