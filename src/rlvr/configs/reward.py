@@ -14,12 +14,14 @@ reward:
 
 Each term's score is logged as its own component (``reward/<label>``); the reward is the weighted
 sum. Every term kind has its own config class; the knobs of one kind live there and nowhere else.
+Its ``name`` picks its builder in one of the stage registries of rlvr/rewards/terms.py (text,
+sample or group terms); ``build_reward`` refuses a term no registry places.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, field_validator
 
@@ -73,9 +75,18 @@ class PoolConfig(Node):
 
 
 class _Term(Node):
+    name: str
+    """The term kind: the key of its builder in the stage registries of rlvr/rewards/terms.py."""
     weight: float = 1.0
+    """Factor of this term's score in the reward sum."""
     label: str | None = None
     """The component name in logs; defaults to the term name (or the function name)."""
+    needs_self_certainty: ClassVar[bool] = False
+    """Whether the rollout engine must record ``Sample.self_certainty`` for this term."""
+
+    def default_label(self) -> str:
+        """The component name when ``label`` is not set."""
+        return self.name
 
 
 class TaskTerm(_Term):
@@ -127,6 +138,7 @@ class SelfCertaintyTerm(_Term):
     the rollout engine in ``Sample.self_certainty``. Label-free."""
 
     name: Literal["self_certainty"] = "self_certainty"
+    needs_self_certainty: ClassVar[bool] = True
 
 
 class JudgeTerm(_Term):
@@ -149,6 +161,10 @@ class PythonTerm(_Term):
 
     name: Literal["python"] = "python"
     path: str
+    """``package.module:function`` of the verifier."""
+
+    def default_label(self) -> str:
+        return self.path.rsplit(":", 1)[1]
 
     @field_validator("path")
     @classmethod
@@ -173,7 +189,7 @@ class RewardConfig(Node):
     @property
     def needs_self_certainty(self) -> bool:
         """Whether the rollout engine must record ``Sample.self_certainty``."""
-        return any(isinstance(t, SelfCertaintyTerm) for t in self.terms)
+        return any(t.needs_self_certainty for t in self.terms)
 
     @field_validator("terms")
     @classmethod
@@ -186,8 +202,5 @@ class RewardConfig(Node):
 
 
 def term_label(term: _Term) -> str:
-    if term.label:
-        return term.label
-    if isinstance(term, PythonTerm):
-        return term.path.rsplit(":", 1)[1]
-    return str(getattr(term, "name"))
+    """The term's component name: its ``label``, else its default label."""
+    return term.label or term.default_label()

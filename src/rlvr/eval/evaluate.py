@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from rlvr.configs.eval import EvalSettings
-from rlvr.data.split import answer_key  # noqa: F401 - the task's key maj@k votes on (re-exported)
+from rlvr.data.split import answer_key  # the task's key that maj@k votes on
 from rlvr.eval.results import EvalResult, PromptRecord, resume_or_new, save_result
 from rlvr.eval.summary import summarize
 from rlvr.types import Group, TaskRow, is_correct
