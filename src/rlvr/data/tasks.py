@@ -49,8 +49,15 @@ TASK_BUILDERS: dict[str, Any] = {
 # reasoning-gym generator name also works (``task: chain_sum``), as does a .jsonl/.parquet path.
 NAMED_TASKS: dict[str, dict[str, Any]] = {}
 
-__all__ = ["Task", "TASK_BUILDERS", "NAMED_TASKS", "answer_key", "build_task",
-           "build_checked_task", "task_config_for"]
+__all__ = [
+    "NAMED_TASKS",
+    "TASK_BUILDERS",
+    "Task",
+    "answer_key",
+    "build_checked_task",
+    "build_task",
+    "task_config_for",
+]
 
 
 def task_config_for(name: str) -> dict[str, Any]:

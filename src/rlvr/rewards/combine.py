@@ -16,8 +16,15 @@ from typing import Any
 
 from rlvr.configs.base import ConfigError
 from rlvr.configs.reward import RewardConfig, term_label
-from rlvr.rewards.terms import (GROUP_TERMS, SAMPLE_TERMS, TEXT_TERMS, GroupTerm, SampleTerm,
-                                Verifier, task_verifier)
+from rlvr.rewards.terms import (
+    GROUP_TERMS,
+    SAMPLE_TERMS,
+    TEXT_TERMS,
+    GroupTerm,
+    SampleTerm,
+    Verifier,
+    task_verifier,
+)
 from rlvr.types import Group, RewardResult, Sample, TaskRow
 
 STAGES = {"text": TEXT_TERMS, "sample": SAMPLE_TERMS, "group": GROUP_TERMS}

@@ -15,7 +15,8 @@ exactly one registry here; ``build_reward`` (rewards/combine.py) refuses any oth
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rlvr.configs.reward import term_label
 from rlvr.data.split import answer_key

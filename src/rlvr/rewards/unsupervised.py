@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rlvr.rewards.exact import NotExact, TooLarge, exact_value
 from rlvr.rewards.extract import extract_final_answer

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
 
-from rlvr.runs.faultpoints import fault_point
 from rlvr.eval.diagnostics import zero_variance_share
+from rlvr.runs.faultpoints import fault_point
 from rlvr.types import Group, is_correct
 
 

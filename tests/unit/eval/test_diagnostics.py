@@ -1,7 +1,11 @@
 """Training diagnostics: the zero-variance share on hand-built groups, and the checklist."""
 
-from rlvr.eval.diagnostics import (EXPECTED_DIAGNOSTICS, diagnostic_keys, missing_diagnostics,
-                                   zero_variance_share)
+from rlvr.eval.diagnostics import (
+    EXPECTED_DIAGNOSTICS,
+    diagnostic_keys,
+    missing_diagnostics,
+    zero_variance_share,
+)
 from rlvr.types import Group, RewardResult, Sample, TaskRow
 
 ROW = TaskRow("r", "q", "1")

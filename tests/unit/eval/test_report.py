@@ -36,6 +36,7 @@ def test_report_embeds_every_plot_and_escapes_text(synthetic_run):
 
 def test_periodic_and_foreign_evaluations(synthetic_run):
     from eval_fixtures import synthetic_result
+
     from rlvr.eval.results import save_result
 
     for step, counts in ((2, [0, 1, 2, 8]), (4, [1, 2, 4, 8])):

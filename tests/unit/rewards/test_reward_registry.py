@@ -9,8 +9,14 @@ from types import SimpleNamespace
 import pytest
 
 from rlvr.configs.base import ConfigError
-from rlvr.configs.reward import (MajorityVoteTerm, OverlongTerm, RewardConfig, RewardTerm,
-                                 SelfCertaintyTerm, TaskTerm)
+from rlvr.configs.reward import (
+    MajorityVoteTerm,
+    OverlongTerm,
+    RewardConfig,
+    RewardTerm,
+    SelfCertaintyTerm,
+    TaskTerm,
+)
 from rlvr.rewards import combine
 from rlvr.rewards.combine import STAGES, build_reward, stage_of
 from rlvr.rewards.pipeline import RewardPipeline
