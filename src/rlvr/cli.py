@@ -1,4 +1,4 @@
-"""The ``rlvr`` command line: train | models | tasks (and eval / compare / report)."""
+"""The ``rlvr`` command line: train | models | tasks | doctor (and eval / compare / report)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
                           f"{', '.join(embedded.EMBEDDED)}")
     print(embedded.fetch(args.name))
     return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from rlvr import doctor
+
+    checks = doctor.run_checks()
+    print(doctor.render(checks))
+    return doctor.exit_code(checks)
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
@@ -95,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.add_argument("overrides", nargs="*", help="dotted key=value overrides (task.params...)")
     tasks.set_defaults(func=_cmd_tasks)
+    sub.add_parser("doctor", help="check what this machine can do (and how to fix what is missing)"
+                   ).set_defaults(func=_cmd_doctor)
     from rlvr.cli_eval import add_subcommands  # eval | compare | report
 
     add_subcommands(sub)
