@@ -51,15 +51,28 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
-    from rlvr.data.reasoning_gym import task_names
-    from rlvr.data.tasks import NAMED_TASKS
-
     if args.action == "list":
-        print("rlvr tasks:", ", ".join(sorted(NAMED_TASKS)) or "-")
-        print(f"reasoning-gym tasks ({len(task_names())}):", ", ".join(task_names()))
-        print("files: any .jsonl / .parquet path (task.kind=file)")
+        _list_tasks()
         return 0
     return _show_task(args.name, args.overrides)
+
+
+def _list_tasks() -> None:
+    import textwrap
+
+    from rlvr.data.catalogue import FILE_KINDS, SHIPPED_TASKS
+    from rlvr.data.reasoning_gym import task_names
+
+    print("Tasks shipped with rlvr (task: NAME; rlvr tasks show NAME):")
+    for name, task in SHIPPED_TASKS.items():
+        used_by = f"  [{task.example_config}]" if task.example_config else ""
+        print(f"  {name:<14}{task.description}{used_by}")
+    print("\nYour own files (task.kind=KIND, task.path=FILE):")
+    for kind, what in FILE_KINDS.items():
+        print(f"  {kind:<14}{what}")
+    names = task_names()
+    print(f"\nreasoning-gym generators ({len(names)}; task: NAME, parameters in task.params):")
+    print(textwrap.fill(", ".join(names), 100, initial_indent="  ", subsequent_indent="  "))
 
 
 def _show_task(name: str, overrides: list[str]) -> int:
