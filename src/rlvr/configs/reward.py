@@ -154,8 +154,13 @@ class JudgeTerm(_Term):
     """Name of an environment variable that holds the bearer token, if the endpoint needs one."""
 
 
+FUNCTION_PATH = re.compile(r"(?:[A-Za-z_][\w.]*|[^:]+\.py):[A-Za-z_]\w*")
+"""A user function: ``package.module:function`` or ``path/to/file.py:function``."""
+
+
 class PythonTerm(_Term):
-    """A user function ``module.path:function`` with the verifier signature
+    """A user function ``package.module:function`` or ``path/to/file.py:function`` (relative to
+    the working directory) with the verifier signature
     ``(completion: str, row: TaskRow) -> RewardResult``."""
 
     name: Literal["python"] = "python"
@@ -165,8 +170,8 @@ class PythonTerm(_Term):
     @field_validator("path")
     @classmethod
     def _shape(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value):
-            raise ValueError("expected 'package.module:function'")
+        if not FUNCTION_PATH.fullmatch(value):
+            raise ValueError("expected 'package.module:function' or 'path/to/file.py:function'")
         return value
 
 
