@@ -1,4 +1,4 @@
-"""The ``rlvr`` command line: train | models | tasks | doctor (and eval / compare / report)."""
+"""The ``rlvr`` command line: train | init | models | tasks | doctor (and eval / compare / report)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     checks = doctor.run_checks()
     print(doctor.render(checks))
     return doctor.exit_code(checks)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from rlvr.project_init import write_project
+
+    try:
+        files = write_project(args.dir, force=args.force)
+    except FileExistsError as err:
+        raise ConfigError(str(err)) from None
+    for path in files.values():
+        print(f"wrote {path}")
+    print(f"train it:  rlvr train {files['config.yaml']}   (your reward: {files['reward.py']})")
+    return 0
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
@@ -116,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.add_argument("overrides", nargs="*", help="dotted key=value overrides (task.params...)")
     tasks.set_defaults(func=_cmd_tasks)
+    init = sub.add_parser("init", help="write a small project (config, reward module, data) to DIR")
+    init.add_argument("dir", metavar="DIR")
+    init.add_argument("--force", action="store_true", help="overwrite existing project files")
+    init.set_defaults(func=_cmd_init)
     sub.add_parser("doctor", help="check what this machine can do (and how to fix what is missing)"
                    ).set_defaults(func=_cmd_doctor)
     from rlvr.cli_eval import add_subcommands  # eval | compare | report
