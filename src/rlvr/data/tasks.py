@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from rlvr.configs.run import RunConfig, TaskConfig
 from rlvr.data import quarantine
+from rlvr.data.catalogue import SHIPPED_TASKS
 from rlvr.data.code_tasks import CODE_TASK_BUILDERS
 from rlvr.data.files import FileTask
 from rlvr.data.math_tasks import MathFileTask, ReasoningGymMathTask
@@ -45,9 +46,9 @@ TASK_BUILDERS: dict[str, Any] = {
 }
 
 
-# Tasks that ship with rlvr, by name: the raw task config each name stands for. Any
-# reasoning-gym generator name also works (``task: chain_sum``), as does a .jsonl/.parquet path.
-NAMED_TASKS: dict[str, dict[str, Any]] = {}
+# Tasks that ship with rlvr, by name (data/catalogue.py): the raw task config each name stands
+# for. Any reasoning-gym generator name also works (``task: chain_sum``), as does a file path.
+NAMED_TASKS: dict[str, dict[str, Any]] = {name: t.config for name, t in SHIPPED_TASKS.items()}
 
 __all__ = [
     "NAMED_TASKS",
