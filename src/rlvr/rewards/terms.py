@@ -14,7 +14,6 @@ exactly one registry here; ``build_reward`` (rewards/combine.py) refuses any oth
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from rlvr.rewards.format import FormatVerifier
 from rlvr.rewards.judge import JudgeVerifier
 from rlvr.rewards.length import overlong_penalty, target_length_penalty
 from rlvr.rewards.unsupervised import majority_vote_rewards
+from rlvr.rewards.user_function import load_function
 from rlvr.types import Group, RewardResult, Sample, TaskRow, is_correct
 
 Verifier = Callable[[str, TaskRow], RewardResult]
@@ -34,19 +34,6 @@ GroupTerm = Callable[[Group], list]  # one float, or a RewardResult that replace
 def task_verifier(task: Any) -> Verifier:
     """The picklable verifier of a task: its ``verifier`` attribute, else its ``verify`` method."""
     return getattr(task, "verifier", None) or task.verify
-
-
-def load_function(path: str) -> Verifier:
-    """Import ``package.module:function``; a clear error names what is missing."""
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ValueError(f"reward term python: cannot import {module_name!r} ({err})") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise ValueError(f"reward term python: {module_name!r} has no function {attr!r}")
-    return fn
 
 
 def _judge(term: Any, task_verifier: Verifier) -> Verifier:
