@@ -2,8 +2,9 @@
 
 ``valid_BG`` is False for unscorable samples and infrastructure errors: they are left out of every
 baseline and statistic and get zero advantage. ``tokens_BG`` counts each sample's completion
-tokens that reach the loss; only the token-level batch whitening of REINFORCE++ reads it. No estimator returns NaN: an all-equal group, a
-group of one and an empty group all give zero advantage.
+tokens that reach the loss; only the token-level batch whitening of REINFORCE++ reads it. No
+estimator returns NaN: an all-equal group, a group of one and an empty group all give zero
+advantage.
 """
 
 from __future__ import annotations
