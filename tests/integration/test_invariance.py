@@ -1,7 +1,10 @@
 """One optimizer batch split into 1, 2 or 4 micro-batches gives the same gradients (within 1e-5
-relative) for every aggregation mode: normalisers are global, not per micro-batch."""
+relative) for every aggregation mode: normalisers are global, not per micro-batch. Token-level
+REINFORCE++ whitening uses the whole rollout batch's token statistics, whatever the layout."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 import torch
@@ -77,3 +80,27 @@ def test_gspo_sequence_ratio_is_layout_invariant(policy, batch):
     whole = gradients(policy, batch, algo, N)
     split = gradients(policy, batch, algo, 2)
     assert ((split - whole).norm() / whole.norm()).item() < 1e-5
+
+
+def test_token_whitening_is_layout_invariant(policy, batch):
+    algo = build_algorithm(AlgorithmConfig.model_validate(
+        {"advantage": {"name": "reinforce_pp"}, "aggregation": "token_mean"}))
+    rewards_BG = torch.tensor([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 1.0, 0.25]])
+    tokens_BG = batch.completion_mask_NT.sum(1).reshape(2, 4)  # [6, 1, 3, 0], [2, 6, 4, 3]
+    valid_BG = tokens_BG > 0
+    adv_N = algo.sample_advantages(rewards_BG, valid_BG, tokens_BG)
+    # Another order of the same samples gets the same advantage per sample.
+    perm = torch.tensor([5, 2, 7, 0, 3, 6, 1, 4])
+    adv_perm_N = algo.sample_advantages(rewards_BG.reshape(-1)[perm].reshape(2, 4),
+                                        valid_BG.reshape(-1)[perm].reshape(2, 4),
+                                        tokens_BG.reshape(-1)[perm].reshape(2, 4))
+    assert torch.allclose(adv_perm_N, adv_N[perm], atol=1e-6)
+    # Whitening each half alone (per micro-batch statistics) would give other advantages.
+    halves_N = torch.cat([algo.sample_advantages(rewards_BG[b:b + 1], valid_BG[b:b + 1],
+                                                 tokens_BG[b:b + 1]) for b in range(2)])
+    assert not torch.allclose(halves_N, adv_N, atol=1e-3)
+    whitened = replace(batch, advantages_N=adv_N)
+    whole = gradients(policy, whitened, algo, N)
+    for micro in (4, 2):
+        split = gradients(policy, whitened, algo, micro)
+        assert ((split - whole).norm() / whole.norm()).item() < 1e-5, micro

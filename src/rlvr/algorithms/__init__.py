@@ -33,7 +33,7 @@ class Algorithm:
     """The chosen function of every axis; the trainer calls these and never looks at names.
     An optional axis that is off is None, and the trainer skips the work it would need."""
 
-    advantages: Callable  # (rewards_BG, valid_BG) -> advantages_BG
+    advantages: Callable  # (rewards_BG, valid_BG, tokens_BG) -> advantages_BG
     objective: Callable  # (LossInputs) -> (loss_NT, stats_NT)
     aggregate: Callable  # (loss_NT, mask_NT, BatchNorm) -> scalar
     epochs: int
@@ -80,9 +80,11 @@ class Algorithm:
         shaped_BG = rewards_BG - self.kl.coef * kl_N.reshape(rewards_BG.shape)
         return shaped_BG, {"kl/reward_kl_mean": float(kl_N.mean())}
 
-    def sample_advantages(self, rewards_BG: torch.Tensor, valid_BG: torch.Tensor) -> torch.Tensor:
-        """advantages_N in group order, after sample weighting."""
-        advantages_N = self.advantages(rewards_BG, valid_BG).reshape(-1)  # [B, G] -> [N]
+    def sample_advantages(self, rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+                          tokens_BG: torch.Tensor) -> torch.Tensor:
+        """advantages_N in group order, after sample weighting; ``tokens_BG`` counts each
+        sample's loss tokens (for token-level batch whitening)."""
+        advantages_N = self.advantages(rewards_BG, valid_BG, tokens_BG).reshape(-1)  # [B,G]->[N]
         return advantages_N if self.weight_samples is None else self.weight_samples(advantages_N)
 
     def loss_mask(self, mask_NT: torch.Tensor, truncated_N: torch.Tensor) -> torch.Tensor:

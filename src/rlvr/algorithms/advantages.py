@@ -1,8 +1,10 @@
-"""Advantage estimators: ``(rewards_BG, valid_BG, cfg) -> advantages_BG``.
+"""Advantage estimators: ``(rewards_BG, valid_BG, tokens_BG, cfg) -> advantages_BG``.
 
 ``valid_BG`` is False for unscorable samples and infrastructure errors: they are left out of every
-baseline and statistic and get zero advantage. No estimator returns NaN: an all-equal group, a
-group of one and an empty group all give zero advantage.
+baseline and statistic and get zero advantage. ``tokens_BG`` counts each sample's completion
+tokens that reach the loss; only the token-level batch whitening of REINFORCE++ reads it. No
+estimator returns NaN: an all-equal group, a group of one and an empty group all give zero
+advantage.
 """
 
 from __future__ import annotations
@@ -33,13 +35,27 @@ def _std(centred_BG: torch.Tensor, valid_BG: torch.Tensor, unbiased: bool) -> to
     return ((centred_BG ** 2).sum(dim=1, keepdim=True) / dof_B1).sqrt()
 
 
-def _whiten_batch(x_BG: torch.Tensor, valid_BG: torch.Tensor, eps: float) -> torch.Tensor:
-    """(x - batch mean) / (batch std + eps) over all valid samples; unbiased std."""
-    c_1N = _centred(x_BG.reshape(1, -1), valid_BG.reshape(1, -1))
-    return (c_1N / (_std(c_1N, valid_BG.reshape(1, -1), unbiased=True) + eps)).reshape(x_BG.shape)
+def _whiten_batch(x_BG: torch.Tensor, weight_BG: torch.Tensor, eps: float) -> torch.Tensor:
+    """(x - batch mean) / (batch std + eps), each entry counted ``weight`` times (a sample's token
+    count, or 1 per valid sample); unbiased std over the total weight. Weight-0 entries get 0.
+    With 0/1 weights this is the plain valid-sample whitening, bit for bit."""
+    x_N, w_N = x_BG.reshape(-1), weight_BG.reshape(-1).to(x_BG.dtype)
+    on_N = (w_N > 0).to(x_BG.dtype)
+    # Shift by one counted value first, as _centred does: an all-equal batch is exactly 0.
+    d_N = (x_N - x_N[on_N.argmax()]) * on_N
+    total = w_N.sum()
+    c_N = (d_N - (w_N * d_N).sum() / total.clamp(min=1)) * on_N
+    std = ((w_N * c_N ** 2).sum() / (total - 1).clamp(min=1)).sqrt()
+    return (c_N / (std + eps)).reshape(x_BG.shape)
 
 
-def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantageConfig) -> torch.Tensor:
+def _whiten_weight(valid_BG: torch.Tensor, tokens_BG: torch.Tensor, whiten: str) -> torch.Tensor:
+    """The count of each sample in the batch statistics: its valid tokens, or 1 if valid."""
+    return tokens_BG * valid_BG if whiten == "token" else valid_BG
+
+
+def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
+         cfg: GrpoAdvantageConfig) -> torch.Tensor:
     """GRPO (DeepSeekMath, Shao et al. 2024): A_i = (r_i - mean(r_group)) / (std(r_group) + eps).
 
     The std is the unbiased (G-1) estimator by default, as torch.std and the peers compute it;
@@ -50,7 +66,7 @@ def grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: GrpoAdvantageCon
     return centred_BG / (_std(centred_BG, valid_BG, unbiased=cfg.std == "unbiased") + cfg.eps)
 
 
-def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
             cfg: DrGrpoAdvantageConfig) -> torch.Tensor:
     """Dr.GRPO (Liu et al. 2025, "Understanding R1-Zero-like training"): A_i = r_i - mean(r_group).
 
@@ -60,7 +76,8 @@ def dr_grpo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     return _centred(rewards_BG, valid_BG.to(rewards_BG.dtype))
 
 
-def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantageConfig) -> torch.Tensor:
+def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
+         cfg: RlooAdvantageConfig) -> torch.Tensor:
     """RLOO (Ahmadian et al. 2024): A_i = r_i - mean of the other valid samples of the group,
     i.e. r_i - (sum_group - r_i) / (n - 1). A group with one valid sample gets 0."""
     valid_BG = valid_BG.to(rewards_BG.dtype)
@@ -69,23 +86,30 @@ def rloo(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RlooAdvantageCon
     return _centred(rewards_BG, valid_BG) * n_B1 / (n_B1 - 1).clamp(min=1)
 
 
-def reinforce_pp(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+def reinforce_pp(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
                  cfg: ReinforcePPAdvantageConfig) -> torch.Tensor:
     """REINFORCE++ (Hu 2025): the reward whitened over the whole rollout batch,
-    (r - mean_batch) / (std_batch + eps), std unbiased. No group baseline, so G = 1 works."""
-    return _whiten_batch(rewards_BG, valid_BG.to(rewards_BG.dtype), cfg.eps)
+    (r - mean_batch) / (std_batch + eps), std unbiased. No group baseline, so G = 1 works.
+    ``whiten: token`` (the default, as verl and OpenRLHF) counts each sample once per valid
+    token in the batch mean and std; ``sequence`` once per valid sample."""
+    weight_BG = _whiten_weight(valid_BG.to(rewards_BG.dtype), tokens_BG, cfg.whiten)
+    return _whiten_batch(rewards_BG, weight_BG, cfg.eps)
 
 
 def reinforce_pp_baseline(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+                          tokens_BG: torch.Tensor,
                           cfg: ReinforcePPBaselineAdvantageConfig) -> torch.Tensor:
     """REINFORCE++-baseline (Hu 2025): a_i = r_i - mean(r_group), then a whitened over the rollout
     batch, (a - mean_batch(a)) / (std_batch(a) + eps). Group-robust like GRPO, but the scale is
-    the batch's, so near-uniform groups are not blown up by a tiny group std."""
+    the batch's, so near-uniform groups are not blown up by a tiny group std. The group mean is
+    over samples; ``whiten`` picks tokens (default) or samples as the batch statistics' unit, and
+    with tokens the shift by the token-weighted mean leaves groups summing to non-zero."""
     valid = valid_BG.to(rewards_BG.dtype)
-    return _whiten_batch(_centred(rewards_BG, valid), valid, cfg.eps)
+    weight_BG = _whiten_weight(valid, tokens_BG, cfg.whiten)
+    return _whiten_batch(_centred(rewards_BG, valid), weight_BG, cfg.eps)
 
 
-def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
+def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
               cfg: PassAtKAdvantageConfig) -> torch.Tensor:
     """Pass@k training (Chen et al. 2025): the analytic advantage of the reward "best of k".
 
@@ -110,7 +134,8 @@ def pass_at_k(rewards_BG: torch.Tensor, valid_BG: torch.Tensor,
     return out_BG
 
 
-def raw(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, cfg: RawAdvantageConfig) -> torch.Tensor:
+def raw(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
+        cfg: RawAdvantageConfig) -> torch.Tensor:
     """No baseline: A = scale * (r - baseline). Used by PSR/NSR and W-REINFORCE (Zhu et al. 2025,
     "The surprising effectiveness of negative reinforcement"), where binary rewards map to +-1
     (baseline 0.5, scale 2). Higher variance than a learned or group baseline."""

@@ -49,6 +49,10 @@ class ReinforcePPAdvantageConfig(Node):
     group_relative: ClassVar[bool] = False
     name: Literal["reinforce_pp"] = "reinforce_pp"
     eps: float = Field(1e-6, gt=0)
+    """Added to the batch std so an all-equal batch gives 0/eps = 0, never NaN."""
+    whiten: Literal["token", "sequence"] = "token"
+    """Batch whitening over valid tokens ('token', as verl and OpenRLHF: each sample's reward
+    counted once per valid completion token) or over valid samples ('sequence', one count each)."""
 
 
 class ReinforcePPBaselineAdvantageConfig(Node):
@@ -57,6 +61,10 @@ class ReinforcePPBaselineAdvantageConfig(Node):
     group_relative: ClassVar[bool] = True
     name: Literal["reinforce_pp_baseline"] = "reinforce_pp_baseline"
     eps: float = Field(1e-6, gt=0)
+    """Added to the batch std so an all-equal batch gives 0/eps = 0, never NaN."""
+    whiten: Literal["token", "sequence"] = "token"
+    """Batch whitening of the group-centred rewards over valid tokens ('token', as verl and
+    OpenRLHF) or over valid samples ('sequence', one count each)."""
 
 
 class PassAtKAdvantageConfig(Node):

@@ -47,7 +47,9 @@ def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
     mask_NT = algo.loss_mask(mask_NT, batch.truncated_N)
     ref_NT = None if ref_logprobs is None else ref_logprobs(batch)
     rewards_BG, metrics = algo.shape_rewards(rewards_BG, batch.sampler_logprobs_NT, ref_NT, mask_NT)
-    advantages_N = algo.sample_advantages(rewards_BG, valid_BG)
+    # Token counts after the loss mask: token-level whitening weighs what the loss will see.
+    tokens_BG = mask_NT.sum(1).reshape(rewards_BG.shape)
+    advantages_N = algo.sample_advantages(rewards_BG, valid_BG, tokens_BG)
     valid_N = valid_BG.reshape(-1)
     if valid_N.any():
         metrics["advantage/mean"] = float(advantages_N[valid_N].mean())

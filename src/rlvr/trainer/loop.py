@@ -59,9 +59,9 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         groups, filter_metrics = t.algo.fill_groups(groups,
                                                     sample_more=lambda n: sample_more(t, n, counts))
     with timer.stage("advantages"):
-        batch, batch_metrics = build_train_batch(
-            groups, t.algo, t.policy.tokenizer.pad_token_id,
-            reference_scorer(t.reference, step, t.optimizer, settings))
+        ref_scorer, ref_metrics = reference_scorer(t.reference, step, t.optimizer, settings)
+        batch, batch_metrics = build_train_batch(groups, t.algo, t.policy.tokenizer.pad_token_id,
+                                                 ref_scorer)
     with timer.stage("update"):
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
                                 t.generator)
@@ -69,7 +69,8 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         t.engine.sync_weights()
     if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
         t.logger.log_samples(step, groups)
-    metrics = {**sampled, **filter_metrics, **batch_metrics, **update_metrics, **timer.seconds}
+    metrics = {**sampled, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
+               **timer.seconds}
     tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)
     return metrics

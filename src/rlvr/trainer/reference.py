@@ -54,6 +54,8 @@ class AdapterOffReference:
     """The LoRA policy with its adapters bypassed: the initial policy, without a copy. It holds no
     state of its own (the base weights are part of the policy's checkpoint)."""
 
+    reset_every = None  # built only without ProRL resets
+
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
@@ -85,9 +87,12 @@ def build_reference(policy: Policy,
 
 def reference_scorer(reference: ReferencePolicy | AdapterOffReference | None, step: int,
                      optimizer, settings):
-    """The advantage stage's ``ref_logprobs(batch)`` callable for this step (None without KL);
-    re-anchors the reference first when a ProRL reset is due."""
+    """The advantage stage's ``ref_logprobs(batch)`` callable for this step (None without KL)
+    and its metrics; re-anchors the reference first when a ProRL reset is due. With resets on,
+    ``kl/ref_reset`` is 1 on a step that reset and 0 otherwise (its sum counts the resets)."""
     if reference is None:
-        return None
-    reference.maybe_reset(step, optimizer)
-    return lambda batch: reference.logprobs(batch, settings.micro_batch_size, settings.temperature)
+        return None, {}
+    did_reset = reference.maybe_reset(step, optimizer)
+    metrics = {} if reference.reset_every is None else {"kl/ref_reset": float(did_reset)}
+    return (lambda batch: reference.logprobs(batch, settings.micro_batch_size,
+                                             settings.temperature)), metrics

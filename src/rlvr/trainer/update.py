@@ -48,6 +48,11 @@ class StatSums:
         for name, value_NT in stats_NT.items():
             self.sums[name] += float((value_NT.detach().float() * mask_NT).sum())
 
+    def merge(self, other: "StatSums") -> None:
+        self.tokens += other.tokens
+        for name, total in other.sums.items():
+            self.sums[name] += total
+
     def means(self) -> dict[str, float]:
         return {name: total / max(self.tokens, 1.0) for name, total in self.sums.items()}
 
@@ -85,21 +90,27 @@ def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algori
                                      settings.temperature)
         if algo.reuses_rollout_policy:
             old_NT = None  # one step per batch: the current logprobs, detached, are the old ones
-    stats, step_metrics = StatSums(), defaultdict(list)
-    for _ in range(algo.epochs):
+    stats, step_metrics, per_epoch = StatSums(), defaultdict(list), {}
+    for epoch in range(algo.epochs):
+        epoch_stats = StatSums()
         order = group_aligned_order(batch, generator)
         for mb_idx in order.chunk(algo.minibatches):
             mb = batch.select(mb_idx)
             select_NT = None if algo.select_tokens is None else algo.select_tokens(
                 entropy_NT[mb_idx], mb.completion_mask_NT)
             loss = accumulate_gradients(policy, mb, None if old_NT is None else old_NT[mb_idx],
-                                        select_NT, algo, settings, stats)
+                                        select_NT, algo, settings, epoch_stats)
             metrics = _optimizer_step(policy, optimizer, settings.max_grad_norm)
             metrics["loss"] = loss
             scheduler.step()
             for name, value in metrics.items():
                 step_metrics[name].append(value)
+        stats.merge(epoch_stats)
+        if algo.epochs > 1:  # clipping grows as the policy leaves the rollout policy: per epoch
+            per_epoch.update({f"update/epoch{epoch}/{k}": v for k, v in epoch_stats.means().items()
+                              if k.startswith("clip_frac")})
     out = {f"update/{k}": v for k, v in stats.means().items()}
+    out.update(per_epoch)
     out.update({k: sum(v) / len(v) for k, v in step_metrics.items()})
     if algo.entropy_coef is not None:
         out["entropy/coef"] = algo.entropy_coef.value

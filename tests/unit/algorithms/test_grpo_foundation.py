@@ -16,20 +16,24 @@ def test_grpo_advantage_hand_computed():
     # Group [1, 0, 0, 1]: mean 0.5; unbiased std = sqrt((4 * 0.25) / 3) = sqrt(1/3) = 0.57735.
     # A = (r - 0.5) / 0.57735 = +-0.866025 (eps 1e-6 is negligible here).
     rewards_BG = torch.tensor([[1.0, 0.0, 0.0, 1.0]])
-    adv = grpo(rewards_BG, torch.ones(1, 4, dtype=torch.bool), GrpoAdvantageConfig())
+    adv = grpo(rewards_BG, torch.ones(1, 4, dtype=torch.bool),
+               torch.ones(1, 4), GrpoAdvantageConfig())
     expected = 0.5 / math.sqrt(1 / 3)
     assert torch.allclose(adv, torch.tensor([[expected, -expected, -expected, expected]]), atol=1e-5)
 
 
 def test_grpo_biased_std():
     # Biased std of [1, 0]: sqrt(((0.5)^2 + (0.5)^2) / 2) = 0.5, so A = +-1.
-    adv = grpo(torch.tensor([[1.0, 0.0]]), torch.ones(1, 2, dtype=torch.bool), GrpoAdvantageConfig(std="biased"))
+    adv = grpo(torch.tensor([[1.0, 0.0]]), torch.ones(1, 2, dtype=torch.bool),
+               torch.ones(1, 2), GrpoAdvantageConfig(std="biased"))
     assert torch.allclose(adv, torch.tensor([[1.0, -1.0]]), atol=1e-5)
 
 
 def test_grpo_all_equal_and_group_of_one_give_zero_not_nan():
-    equal = grpo(torch.tensor([[0.7, 0.7, 0.7]]), torch.ones(1, 3, dtype=torch.bool), GrpoAdvantageConfig())
-    single = grpo(torch.tensor([[1.0]]), torch.ones(1, 1, dtype=torch.bool), GrpoAdvantageConfig())
+    equal = grpo(torch.tensor([[0.7, 0.7, 0.7]]), torch.ones(1, 3, dtype=torch.bool),
+                 torch.ones(1, 3), GrpoAdvantageConfig())
+    single = grpo(torch.tensor([[1.0]]), torch.ones(1, 1, dtype=torch.bool),
+                  torch.ones(1, 1), GrpoAdvantageConfig())
     assert torch.equal(equal, torch.zeros(1, 3)) and torch.equal(single, torch.zeros(1, 1))
 
 
@@ -37,7 +41,7 @@ def test_grpo_unscorable_samples_leave_the_baseline():
     # Valid rewards [1, 0] (the third is unscorable): mean 0.5, unbiased std sqrt(0.5) = 0.7071.
     # A = +-0.5 / 0.7071 = +-0.7071; the unscorable sample gets exactly 0.
     valid = torch.tensor([[True, True, False]])
-    adv = grpo(torch.tensor([[1.0, 0.0, 123.0]]), valid, GrpoAdvantageConfig())
+    adv = grpo(torch.tensor([[1.0, 0.0, 123.0]]), valid, torch.ones(1, 3), GrpoAdvantageConfig())
     assert torch.allclose(adv, torch.tensor([[0.70711, -0.70711, 0.0]]), atol=1e-4)
 
 

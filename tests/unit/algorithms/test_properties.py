@@ -13,7 +13,8 @@ from rlvr.configs.algorithm import AlgorithmConfig
 from rlvr.algorithms.objectives import OBJECTIVES
 
 SEEDS = [0, 1, 2]
-ZERO_SUM_PER_GROUP = {"grpo", "dr_grpo", "rloo", "reinforce_pp_baseline", "pass_at_k"}
+# reinforce_pp_baseline is zero-sum only with sequence whitening (the token mean shifts it).
+ZERO_SUM_PER_GROUP = {"grpo", "dr_grpo", "rloo", "pass_at_k"}
 EVERYTHING_ON = {"kl": {"estimator": "k3", "coef": 0.1}, "entropy": {"coef": 0.01},
                  "token_select": {"top": 0.5}, "sample_weights": {"positive": 0.5},
                  "offpolicy": {"level": "sequence", "mode": "truncate"}}
@@ -36,14 +37,38 @@ def random_inputs(seed: int, N: int = 6, T: int = 5):
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", sorted(ADVANTAGES))
 def test_advantages_finite_masked_zero_and_centred(name, seed):
-    g = torch.Generator().manual_seed(seed)
-    rewards = torch.randint(0, 2, (4, 5), generator=g).float() + 0.1 * torch.rand(4, 5, generator=g)
-    valid = torch.rand(4, 5, generator=g) > 0.2
+    rewards, valid, tokens = random_groups(seed)
     cfg = AlgorithmConfig.model_validate({"advantage": {"name": name}}).advantage
-    adv = ADVANTAGES[name](rewards, valid, cfg)
+    adv = ADVANTAGES[name](rewards, valid, tokens, cfg)
     assert adv.isfinite().all() and (adv[~valid] == 0).all()
     if name in ZERO_SUM_PER_GROUP:
         assert torch.allclose(adv.sum(1), torch.zeros(4), atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("whiten", ["token", "sequence"])
+@pytest.mark.parametrize("name", ["reinforce_pp", "reinforce_pp_baseline"])
+def test_batch_whitening_gives_zero_mean_unit_std_in_its_unit(name, whiten, seed):
+    """Counted once per token (or per valid sample), the whitened batch has mean 0 and unbiased
+    std 1 (up to eps); with sequence whitening the baseline's groups still sum to zero."""
+    rewards, valid, tokens = random_groups(seed)
+    cfg = AlgorithmConfig.model_validate({"advantage": {"name": name, "whiten": whiten}}).advantage
+    adv = ADVANTAGES[name](rewards, valid, tokens, cfg)
+    w = tokens * valid if whiten == "token" else valid.float()
+    mean = (w * adv).sum() / w.sum()
+    std = ((w * (adv - mean) ** 2).sum() / (w.sum() - 1)).sqrt()
+    assert abs(float(mean)) < 1e-5 and abs(float(std) - 1) < 1e-4
+    if name == "reinforce_pp_baseline" and whiten == "sequence":
+        assert torch.allclose(adv.sum(1), torch.zeros(4), atol=1e-5)
+
+
+def random_groups(seed: int):
+    """rewards_BG, valid_BG and tokens_BG (0 to 6 loss tokens per sample) for 4 groups of 5."""
+    g = torch.Generator().manual_seed(seed)
+    rewards = torch.randint(0, 2, (4, 5), generator=g).float() + 0.1 * torch.rand(4, 5, generator=g)
+    valid = torch.rand(4, 5, generator=g) > 0.2
+    tokens = torch.randint(0, 7, (4, 5), generator=g).float()
+    return rewards, valid, tokens
 
 
 @pytest.mark.parametrize("extras", [{}, EVERYTHING_ON], ids=["plain", "all_axes"])
