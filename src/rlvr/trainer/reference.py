@@ -52,7 +52,8 @@ class ReferencePolicy:
 
 class AdapterOffReference:
     """The LoRA policy with its adapters bypassed: the initial policy, without a copy. It holds no
-    state of its own (the base weights are part of the policy's checkpoint)."""
+    state of its own: the frozen base weights are not checkpointed at all (a LoRA checkpoint holds
+    the adapters and the base's fingerprint, models/saved.py)."""
 
     reset_every = None  # built only without ProRL resets
 
