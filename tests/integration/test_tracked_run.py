@@ -9,11 +9,11 @@ import math
 from pathlib import Path
 
 import pytest
-
 from faults_support import write_task
+from tracker_readers import mlflow_metrics, tensorboard_scalars, wandb_history, wandb_run_ids
+
 from rlvr import cli
 from rlvr.trainer.tracker_backends import mlflow_metric_name
-from tracker_readers import mlflow_metrics, tensorboard_scalars, wandb_history, wandb_run_ids
 
 INSTALLED = [name for name, module in (("tensorboard", "tensorboard"), ("wandb", "wandb"),
                                        ("mlflow", "mlflow")) if importlib.util.find_spec(module)]

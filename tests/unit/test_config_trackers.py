@@ -41,8 +41,8 @@ def test_mapping_with_settings_and_dump_round_trip(tmp_path):
 
 @pytest.mark.parametrize("override, message", [
     ("log.trackers=[wandb, wandb]", "tracker 'wandb' is listed twice"),
-    ("log.trackers=[neptune]", "'log.trackers.0.name': 'neptune'; allowed values: "
-                               "tensorboard, wandb, mlflow"),
+    ("log.trackers=[neptune]",
+     "'log.trackers.0.name': 'neptune'; allowed values: tensorboard, wandb, mlflow"),
     ("log.trackers=[{name: mlflow, experimnt: x}]", "did you mean 'experiment'"),
     ("log.trackers=[{name: wandb, mode: cloud}]", "log.trackers.0.mode"),
     ("log.tensorboard=maybe", "log.tensorboard must be true or false"),

@@ -118,9 +118,9 @@ class LogConfig(Node):
             return data
         data = dict(data)
         wanted = data.pop("tensorboard")
-        if not isinstance(wanted, bool):
-            raise ValueError(f"log.tensorboard must be true or false, got {wanted!r}; "
-                             f"it is the old spelling of log.trackers")
+        if not isinstance(wanted, bool):  # a ValueError, which pydantic reports as a config error
+            raise ValueError(f"log.tensorboard must be true or false, got {wanted!r}; "  # noqa: TRY004
+                             "it is the old spelling of log.trackers")
         trackers = [t for t in _tracker_entries(data.get("trackers", ["tensorboard"]))
                     if _entry_name(t) != "tensorboard"]
         data["trackers"] = [{"name": "tensorboard"}, *trackers] if wanted else trackers

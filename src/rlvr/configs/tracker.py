@@ -3,7 +3,7 @@ besides RUN_DIR/metrics.jsonl. One entry per tracker, told apart by ``name``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -52,7 +52,7 @@ class MlflowTrackerConfig(Node):
     """Display name of the run (null: the name of the run directory)."""
 
 
-TrackerConfig = Annotated[Union[TensorBoardTrackerConfig, WandbTrackerConfig, MlflowTrackerConfig],
+TrackerConfig = Annotated[TensorBoardTrackerConfig | WandbTrackerConfig | MlflowTrackerConfig,
                           Field(discriminator="name")]
 
 TRACKER_NAMES = ("tensorboard", "wandb", "mlflow")

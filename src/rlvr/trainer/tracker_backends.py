@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
+
 from rlvr.configs.tracker import MlflowTrackerConfig, WandbTrackerConfig
 from rlvr.trainer.trackers import TrackerContext
 

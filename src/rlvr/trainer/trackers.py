@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from rlvr.configs.base import ConfigError
 
@@ -126,11 +127,11 @@ class TrackerSet:
     def log(self, metrics: dict[str, float], step: int) -> None:
         values = {name: float(value) for name, value in metrics.items()}
         for tracker in self.trackers:
-            self._call(tracker, lambda: tracker.log(values, step))
+            self._call(tracker, tracker.log, values, step)
 
     def resume_at(self, step: int) -> None:
         for tracker in self.trackers:
-            self._call(tracker, lambda: tracker.resume_at(step))
+            self._call(tracker, tracker.resume_at, step)
 
     def close(self) -> None:
         """Close every tracker; safe to call twice."""
@@ -142,9 +143,9 @@ class TrackerSet:
                 print(f"rlvr: warning: closing {tracker.label} failed "
                       f"({type(err).__name__}: {err})", flush=True)
 
-    def _call(self, tracker: Tracker, action: Callable[[], None]) -> None:
+    def _call(self, tracker: Tracker, method: Callable[..., None], *args: Any) -> None:
         try:
-            action()
+            method(*args)
         except Exception as err:  # noqa: BLE001 - a broken sink must never stop training
             if tracker.label not in self.failed:
                 print(f"rlvr: warning: {tracker.label} logging failed ({type(err).__name__}: "

@@ -18,8 +18,8 @@ from rlvr.rollout.hf import HFEngine
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.prompts import PromptSampler
-from rlvr.trainer.trackers import build_trackers, require_trackers
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
+from rlvr.trainer.trackers import build_trackers, require_trackers
 from rlvr.trainer.update import build_optimizer
 
 

@@ -7,13 +7,13 @@ import importlib.util
 import json
 
 import pytest
+from tracker_readers import mlflow_metrics, tensorboard_scalars
 
 from rlvr.config import load_config
 from rlvr.configs.base import ConfigError
 from rlvr.trainer import trackers
 from rlvr.trainer.tracker_backends import mlflow_metric_name
 from rlvr.trainer.trackers import TrackerSet, build_trackers, require_trackers
-from tracker_readers import mlflow_metrics, tensorboard_scalars
 
 
 class Recorder:
