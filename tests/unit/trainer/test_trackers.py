@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 
 import pytest
 from tracker_readers import mlflow_metrics, tensorboard_scalars
@@ -132,3 +133,20 @@ def test_mlflow_resume_continues_the_same_run(tmp_path):
     fresh = build_trackers(cfg.log.trackers, tmp_path, {"seed": 0}, resume=False)
     fresh.close()
     assert json.loads((tmp_path / trackers.IDS_FILE).read_text())["mlflow"] != run_id
+
+
+def test_wandb_offline_resume_keeps_the_run_id(tmp_path):
+    pytest.importorskip("wandb")
+    from tracker_readers import wandb_history, wandb_run_ids
+
+    cfg = load_config(None, ["log.trackers=[wandb]"])
+    group = build_trackers(cfg.log.trackers, tmp_path, {"seed": 0}, resume=False)
+    group.log({"loss": 1.0}, 0)
+    group.close()
+    run_id = json.loads((tmp_path / trackers.IDS_FILE).read_text())["wandb"]
+    time.sleep(1.1)  # offline-run directories are named to the second (a real resume takes longer)
+    resumed = build_trackers(cfg.log.trackers, tmp_path, {"seed": 0}, resume=True)
+    resumed.log({"loss": 2.0}, 1)
+    resumed.close()
+    assert wandb_run_ids(tmp_path) == [run_id, run_id]  # two offline-run directories, one id
+    assert wandb_history(tmp_path) == {"loss": {0: 1.0, 1: 2.0}}
