@@ -113,14 +113,16 @@ class LogConfig(Node):
     @model_validator(mode="before")
     @classmethod
     def _legacy_tensorboard(cls, data: Any) -> Any:
-        """``log.tensorboard`` (the old switch): true adds the TensorBoard tracker, false drops it."""
+        """``log.tensorboard`` (the old switch): true adds the TensorBoard tracker, false drops
+        it."""
         if not isinstance(data, dict) or "tensorboard" not in data:
             return data
         data = dict(data)
         wanted = data.pop("tensorboard")
         if not isinstance(wanted, bool):  # a ValueError, which pydantic reports as a config error
-            raise ValueError(f"log.tensorboard must be true or false, got {wanted!r}; "  # noqa: TRY004
-                             "it is the old spelling of log.trackers")
+            raise ValueError(  # noqa: TRY004
+                f"log.tensorboard must be true or false, got {wanted!r}; it is the old spelling "
+                "of log.trackers")
         trackers = [t for t in _tracker_entries(data.get("trackers", ["tensorboard"]))
                     if _entry_name(t) != "tensorboard"]
         data["trackers"] = [{"name": "tensorboard"}, *trackers] if wanted else trackers

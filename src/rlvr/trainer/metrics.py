@@ -1,4 +1,5 @@
-"""Run-directory outputs: metrics JSONL + the experiment trackers, sampled completions, eval tables."""
+"""Run-directory outputs: metrics JSONL + the experiment trackers, sampled completions, eval
+tables."""
 
 from __future__ import annotations
 
