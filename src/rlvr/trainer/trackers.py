@@ -160,14 +160,15 @@ def build_trackers(configs: list[Any], run_dir: Path, config: dict[str, Any],
     require_trackers(configs)
     ids_path = Path(run_dir) / IDS_FILE
     saved = _read_ids(ids_path) if resume else {}
-    trackers = []
-    try:
-        for cfg in configs:
-            ctx = TrackerContext(Path(run_dir), config, saved.get(cfg.name))
+    trackers: list[Tracker] = []
+    for cfg in configs:
+        ctx = TrackerContext(Path(run_dir), config, saved.get(cfg.name))
+        try:
             trackers.append(TRACKERS[cfg.name].build(cfg, ctx))
-    except BaseException:
-        TrackerSet(trackers).close()  # the ones already started
-        raise
+        except Exception as err:
+            TrackerSet(trackers).close()  # the ones already started
+            raise ConfigError(f"log.trackers: the {cfg.name} tracker could not start "
+                              f"({type(err).__name__}: {err})") from err
     ids = {cfg.name: t.run_id for cfg, t in zip(configs, trackers) if t.run_id is not None}
     if ids or ids_path.exists():
         ids_path.write_text(json.dumps({**saved, **ids}, indent=1) + "\n")

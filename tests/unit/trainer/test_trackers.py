@@ -150,3 +150,10 @@ def test_wandb_offline_resume_keeps_the_run_id(tmp_path):
     resumed.close()
     assert wandb_run_ids(tmp_path) == [run_id, run_id]  # two offline-run directories, one id
     assert wandb_history(tmp_path) == {"loss": {0: 1.0, 1: 2.0}}
+
+
+def test_a_tracker_that_cannot_start_is_a_config_error(tmp_path):
+    pytest.importorskip("mlflow")
+    cfg = load_config(None, ["log.trackers=[tensorboard, {name: mlflow, tracking_uri: 'nope://x'}]"])
+    with pytest.raises(ConfigError, match=r"log.trackers: the mlflow tracker could not start"):
+        build_trackers(cfg.log.trackers, tmp_path, {}, resume=False)
