@@ -1,4 +1,4 @@
-"""The ``rlvr`` command line: train | models | tasks (and eval / compare / report)."""
+"""The ``rlvr`` command line: train | init | models | tasks | doctor (and eval / compare / report)."""
 
 from __future__ import annotations
 
@@ -42,16 +42,50 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_tasks(args: argparse.Namespace) -> int:
-    from rlvr.data.reasoning_gym import task_names
-    from rlvr.data.tasks import NAMED_TASKS
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from rlvr import doctor
 
+    checks = doctor.run_checks()
+    print(doctor.render(checks))
+    return doctor.exit_code(checks)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from rlvr.project_init import write_project
+
+    try:
+        files = write_project(args.dir, force=args.force)
+    except FileExistsError as err:
+        raise ConfigError(str(err)) from None
+    for path in files.values():
+        print(f"wrote {path}")
+    print(f"train it:  rlvr train {files['config.yaml']}   (your reward: {files['reward.py']})")
+    return 0
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
     if args.action == "list":
-        print("rlvr tasks:", ", ".join(sorted(NAMED_TASKS)) or "-")
-        print(f"reasoning-gym tasks ({len(task_names())}):", ", ".join(task_names()))
-        print("files: any .jsonl / .parquet path (task.kind=file)")
+        _list_tasks()
         return 0
     return _show_task(args.name, args.overrides)
+
+
+def _list_tasks() -> None:
+    import textwrap
+
+    from rlvr.data.catalogue import FILE_KINDS, SHIPPED_TASKS
+    from rlvr.data.reasoning_gym import task_names
+
+    print("Tasks shipped with rlvr (task: NAME; rlvr tasks show NAME):")
+    for name, task in SHIPPED_TASKS.items():
+        used_by = f"  [{task.example_config}]" if task.example_config else ""
+        print(f"  {name:<14}{task.description}{used_by}")
+    print("\nYour own files (task.kind=KIND, task.path=FILE):")
+    for kind, what in FILE_KINDS.items():
+        print(f"  {kind:<14}{what}")
+    names = task_names()
+    print(f"\nreasoning-gym generators ({len(names)}; task: NAME, parameters in task.params):")
+    print(textwrap.fill(", ".join(names), 100, initial_indent="  ", subsequent_indent="  "))
 
 
 def _show_task(name: str, overrides: list[str]) -> int:
@@ -95,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.add_argument("overrides", nargs="*", help="dotted key=value overrides (task.params...)")
     tasks.set_defaults(func=_cmd_tasks)
+    init = sub.add_parser("init", help="write a small project (config, reward module, data) to DIR")
+    init.add_argument("dir", metavar="DIR")
+    init.add_argument("--force", action="store_true", help="overwrite existing project files")
+    init.set_defaults(func=_cmd_init)
+    sub.add_parser("doctor", help="check what this machine can do (and how to fix what is missing)"
+                   ).set_defaults(func=_cmd_doctor)
     from rlvr.cli_eval import add_subcommands  # eval | compare | report
 
     add_subcommands(sub)

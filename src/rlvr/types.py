@@ -17,6 +17,11 @@ import torch
 FinishReason = Literal["stop", "length"]
 Outcome = Literal["scored", "unscorable", "infra_error"]
 
+CORRECT_AT = 1.0
+"""A sample counts as correct when its verifier score reaches this (accuracy, pass@k, maj@k)."""
+CORRECTNESS_COMPONENTS = ("task", "judge")
+"""Components that say whether the answer is right, before any shaping term is added."""
+
 
 @dataclass(frozen=True)
 class RewardResult:
@@ -51,6 +56,20 @@ class RewardResult:
     @classmethod
     def infra_error(cls, error: str) -> RewardResult:
         return cls(score=None, verdict="infra_error", error=error)
+
+
+def is_correct(reward: RewardResult | float | None, at: float = CORRECT_AT) -> bool:
+    """The one definition of "correct". A score (float) is correct when it reaches ``at``; None
+    (unscorable) never is. A RewardResult is judged by its correctness component (task, else
+    judge) when it has one, so shaping terms cannot make a wrong answer right, else its score."""
+    if reward is None or isinstance(reward, (int, float)):
+        return reward is not None and float(reward) >= at
+    if reward.outcome != "scored":
+        return False
+    for key in CORRECTNESS_COMPONENTS:
+        if key in reward.components:
+            return reward.components[key] >= at
+    return float(reward.score) >= at
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,6 @@ def test_tiny_model_learns_to_answer_seven(tiny_model_dir, tmp_path):
     first = sum(m["reward/mean"] for m in metrics[:5]) / 5
     last = sum(m["reward/mean"] for m in metrics[-5:]) / 5
     assert last > first + 0.3, (first, last)
-    before = json.loads((run_dir / "eval_before.json").read_text())["greedy_accuracy"]
-    after = json.loads((run_dir / "eval_after.json").read_text())["greedy_accuracy"]
+    before, after = (json.loads((run_dir / f"eval_{label}.json").read_text())
+                     ["summary"]["greedy_accuracy"]["value"] for label in ("before", "after"))
     assert after >= before + 0.5, (before, after)

@@ -31,7 +31,7 @@ def test_three_step_smoke_run_and_checkpoint_loads(tiny_model_dir, tmp_path, cap
         k.startswith("eval/") for k in lines[0])
     assert (run_dir / "samples.jsonl").stat().st_size > 0
     assert (run_dir / "config.yaml").read_text().startswith("seed: 0")
-    assert json.loads((run_dir / "eval_after.json").read_text())["num_prompts"] == 4
+    assert json.loads((run_dir / "eval_after.json").read_text())["summary"]["num_prompts"] == 4
     assert "held-out (greedy)" in capsys.readouterr().out
 
     from transformers import AutoModelForCausalLM, AutoTokenizer

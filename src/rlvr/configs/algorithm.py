@@ -69,6 +69,7 @@ class PassAtKAdvantageConfig(Node):
     correct_at: float = 1.0
     """A reward at or above this counts as a correct sample."""
     eps: float = Field(1e-6, gt=0)
+    """Added to the std of the pass@k advantage so a uniform group gives 0, never NaN."""
 
 
 class RawAdvantageConfig(Node):
@@ -78,7 +79,9 @@ class RawAdvantageConfig(Node):
     group_relative: ClassVar[bool] = False
     name: Literal["raw"] = "raw"
     baseline: float = 0.0
+    """Subtracted from every reward (a fixed baseline, not a learned one)."""
     scale: float = 1.0
+    """Multiplies the centred reward."""
 
 
 Advantage = Annotated[Union[GrpoAdvantageConfig, DrGrpoAdvantageConfig, RlooAdvantageConfig, ReinforcePPAdvantageConfig,
@@ -114,7 +117,9 @@ class GspoObjectiveConfig(Node):
 
     name: Literal["gspo"] = "gspo"
     eps_low: float = Field(3e-4, gt=0, lt=1)
+    """The sequence ratio is clipped below at 1 - eps_low (GSPO's ranges are ~1e-4, not 0.2)."""
     eps_high: float = Field(4e-4, gt=0)
+    """The sequence ratio is clipped above at 1 + eps_high."""
 
 
 class CispoObjectiveConfig(Node):
@@ -124,6 +129,7 @@ class CispoObjectiveConfig(Node):
     eps_low: float | None = Field(None, gt=0, lt=1)
     """Lower clip of the weight; None = no lower bound (as in the paper)."""
     eps_high: float = Field(0.28, gt=0)
+    """Upper clip of the weight: min(ratio, 1 + eps_high), gradient stopped."""
 
 
 class ReinforceObjectiveConfig(Node):
@@ -144,8 +150,12 @@ class AlgorithmConfig(Node):
     supplied the defaults; every value below is what is actually used."""
 
     preset: str | None = None
+    """Name of the preset that supplied the defaults (set by the loader; informational)."""
     advantage: Advantage = GrpoAdvantageConfig()
+    """How rewards become advantages; chosen by ``name`` (grpo, dr_grpo, rloo, reinforce_pp,
+    ...)."""
     objective: Objective = PpoClipObjectiveConfig()
+    """The per-token policy loss; chosen by ``name`` (ppo_clip, gspo, cispo, reinforce)."""
     aggregation: Aggregation = "token_mean"
     """How per-token losses become one scalar; normalisers span the whole optimizer batch."""
     epochs: int = Field(1, ge=1)
@@ -155,8 +165,11 @@ class AlgorithmConfig(Node):
     kl: KlPenaltyConfig | None = None
     """KL to a reference policy; null = off, and then no reference model is loaded."""
     entropy: EntropyBonusConfig | None = None
+    """Entropy bonus (fixed or adaptive coefficient); null = off."""
     token_select: TokenSelectConfig | None = None
+    """Keep only the highest-entropy share of tokens in the policy loss; null = all tokens."""
     sample_weights: SampleWeightsConfig | None = None
+    """Separate weights for positive- and negative-advantage samples; null = both 1."""
     offpolicy: OffPolicyCorrectionConfig | None = OffPolicyCorrectionConfig()
     """Importance weights between the sampler's and the trainer's logprobs (on by default)."""
     group_filter: GroupFilterConfig | None = None

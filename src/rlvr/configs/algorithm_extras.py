@@ -16,6 +16,7 @@ class KlPenaltyConfig(Node):
     estimator: Literal["k1", "k2", "k3"] = "k3"
     """k1 = log(pi/ref); k2 = (log(pi/ref))^2 / 2; k3 = ref/pi - log(ref/pi) - 1."""
     coef: float = Field(0.001, ge=0)
+    """Weight of the KL term (beta)."""
     placement: Literal["loss", "reward"] = "loss"
     """'loss': coef * kl per token is added to the loss; 'reward': coef * the sequence's summed kl
     (at the sampler's logprobs) is subtracted from its reward before the advantage."""
@@ -35,7 +36,9 @@ class EntropyBonusConfig(Node):
     target: float | None = Field(None, gt=0)
     """Target mean token entropy (nats); null = fixed coefficient."""
     step: float = Field(0.0005, gt=0)
+    """Change of the coefficient per step when adaptive."""
     max_coef: float = Field(0.01, gt=0)
+    """Upper bound of the adaptive coefficient."""
 
 
 class TokenSelectConfig(Node):
@@ -43,6 +46,7 @@ class TokenSelectConfig(Node):
     the optimizer batch's valid tokens by entropy; the others get zero policy gradient."""
 
     top: float = Field(0.2, gt=0, le=1)
+    """Share of valid tokens (highest entropy first) that keep their policy gradient."""
 
 
 class SampleWeightsConfig(Node):
@@ -50,7 +54,9 @@ class SampleWeightsConfig(Node):
     NSR = positive 0, negative 1; PSR = positive 1, negative 0; W-REINFORCE = positive 0.1."""
 
     positive: float = Field(1.0, ge=0)
+    """Loss weight of samples whose advantage is > 0."""
     negative: float = Field(1.0, ge=0)
+    """Loss weight of samples whose advantage is < 0."""
 
 
 class OffPolicyCorrectionConfig(Node):
@@ -62,6 +68,7 @@ class OffPolicyCorrectionConfig(Node):
     mode: Literal["truncate", "mask"] = "truncate"
     """'truncate': weight min(w, cap). 'mask': weight 1 inside [1/cap, cap], 0 outside."""
     cap: float = Field(2.0, gt=1)
+    """Truncation bound of the weight ('truncate'), or the accepted band [1/cap, cap] ('mask')."""
 
 
 class GroupFilterConfig(Node):

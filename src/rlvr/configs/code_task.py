@@ -22,6 +22,7 @@ class CodeRewardConfig(Node):
     float_rel_tol: float = Field(1e-9, ge=0)
     """Relative tolerance for float return values in call tests (NaN never matches)."""
     sandbox: SandboxConfig = SandboxConfig()
+    """Limits of the jail every candidate runs in (see docs/sandbox.md)."""
 
 
 class _CodeTaskCommonConfig(Node):
@@ -32,6 +33,7 @@ class _CodeTaskCommonConfig(Node):
     eval_size: int = Field(64, ge=1)
     """Held-out prompts used for evaluation."""
     scoring: CodeRewardConfig = CodeRewardConfig()
+    """How completions are scored: reward shape, stdout comparison, sandbox limits."""
 
 
 class HumanEvalTaskConfig(_CodeTaskCommonConfig):
@@ -49,6 +51,7 @@ class CodeFileTaskConfig(_CodeTaskCommonConfig):
 
     kind: Literal["code_file"] = "code_file"
     path: Path
+    """The JSONL file of problems (must exist)."""
     eval_path: Path | None = None
     """Held-out rows; when absent, the last ``eval_size`` rows of ``path`` are held out."""
 

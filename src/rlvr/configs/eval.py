@@ -29,11 +29,17 @@ class EvalSettings:
     resumed evaluation must match it exactly."""
 
     n: int
+    """Samples per prompt."""
     ks: list[int] = field(default_factory=list)
+    """k values of pass@k / maj@k; default: powers of two up to n, and n."""
     temperature: float = 1.0
+    """Sampling temperature of the n samples."""
     top_p: float = 1.0
+    """Nucleus sampling threshold of the n samples."""
     max_new_tokens: int = 64
+    """Completion length cap of every decode."""
     seed: int = 0
+    """Seed of the sampler; each prompt batch derives its own from it."""
     greedy: bool = True
     """Also decode one greedy completion per prompt (greedy accuracy)."""
     prompts_per_batch: int = 8
@@ -65,12 +71,15 @@ class PeriodicEvalConfig(Node):
     num_prompts: int | None = Field(None, ge=1)
     """Held-out prompts used; default: all of task.eval_size."""
     temperature: float = Field(1.0, gt=0)
+    """Sampling temperature of the n samples."""
     top_p: float = Field(1.0, gt=0, le=1)
+    """Nucleus sampling threshold of the n samples."""
     max_new_tokens: int | None = Field(None, ge=1)
     """Default: rollout.max_new_tokens."""
     greedy: bool = True
     """Also measure greedy accuracy (one extra decode per prompt)."""
     seed: int = 0
+    """Seed of the sampler (the same at every evaluation, so steps compare)."""
 
     @model_validator(mode="after")
     def _ks_within_n(self) -> "PeriodicEvalConfig":

@@ -14,12 +14,14 @@ reward:
 
 Each term's score is logged as its own component (``reward/<label>``); the reward is the weighted
 sum. Every term kind has its own config class; the knobs of one kind live there and nowhere else.
+Its ``name`` picks its builder in one of the stage registries of rlvr/rewards/terms.py (text,
+sample or group terms); ``build_reward`` refuses a term no registry places.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, field_validator
 
@@ -36,6 +38,7 @@ class MathPolicyConfig(Node):
     rel_tol: float = Field(0.0, ge=0)
     """Relative tolerance for numeric answers; 0 compares exact rationals (0.5000001 != 1/2)."""
     abs_tol: float = Field(0.0, ge=0)
+    """Absolute tolerance for numeric answers; 0 = exact."""
     last_number: bool = True
     """Use the last number of the completion when there is no explicit final answer."""
     symbolic: bool = True
@@ -54,7 +57,9 @@ class SqlPolicyConfig(Node):
     timeout_s: float = Field(2.0, gt=0)
     """Progress-handler deadline of one query."""
     max_rows: int = Field(10_000, ge=1)
+    """A query returning more rows than this fails (too_many_rows) and scores 0."""
     max_sql_chars: int = Field(20_000, ge=1)
+    """A longer query is not run (sql_too_long) and scores 0."""
     require_table_read: bool = True
     """A query that reads no table (``SELECT 42``) scores 0: it can only be a guessed literal."""
     allow_recursive: bool = False
@@ -65,6 +70,7 @@ class PoolConfig(Node):
     """The verifier worker processes (rewards/pool.py)."""
 
     workers: int = Field(2, ge=1)
+    """Verifier worker processes; samples are scored in parallel across them."""
     deadline_s: float = Field(5.0, gt=0)
     """Wall-clock limit per sample; a worker that runs past it is killed and replaced, and the
     sample scores 0 with verdict 'timeout'."""
@@ -73,9 +79,18 @@ class PoolConfig(Node):
 
 
 class _Term(Node):
+    name: str
+    """The term kind: the key of its builder in the stage registries of rlvr/rewards/terms.py."""
     weight: float = 1.0
+    """Multiplies the term's score in the weighted sum."""
     label: str | None = None
     """The component name in logs; defaults to the term name (or the function name)."""
+    needs_self_certainty: ClassVar[bool] = False
+    """Whether the rollout engine must record ``Sample.self_certainty`` for this term."""
+
+    def default_label(self) -> str:
+        """The component name when ``label`` is not set."""
+        return self.name
 
 
 class TaskTerm(_Term):
@@ -98,7 +113,9 @@ class OverlongTerm(_Term):
 
     name: Literal["overlong"] = "overlong"
     max_tokens: int = Field(..., ge=1)
+    """Completion length (tokens) at which the penalty reaches -1."""
     buffer_tokens: int = Field(..., ge=1)
+    """Length of the linear ramp that ends at max_tokens."""
 
 
 class TargetLengthTerm(_Term):
@@ -107,6 +124,7 @@ class TargetLengthTerm(_Term):
 
     name: Literal["target_length"] = "target_length"
     target_tokens: int = Field(..., ge=1)
+    """The wanted completion length in tokens."""
     one_sided: bool = True
     """Penalise only completions longer than the target."""
     correct_at: float = 1.0
@@ -127,6 +145,7 @@ class SelfCertaintyTerm(_Term):
     the rollout engine in ``Sample.self_certainty``. Label-free."""
 
     name: Literal["self_certainty"] = "self_certainty"
+    needs_self_certainty: ClassVar[bool] = True
 
 
 class JudgeTerm(_Term):
@@ -137,24 +156,36 @@ class JudgeTerm(_Term):
     url: str
     """Base URL, e.g. http://127.0.0.1:8000/v1 (POST {url}/chat/completions)."""
     model: str = "judge"
+    """Model name sent in the request."""
     timeout_s: float = Field(10.0, gt=0)
+    """HTTP timeout of one judge call; a timeout is an infrastructure error."""
     max_answer_chars: int = Field(200, ge=1)
+    """Longer extracted answers are not sent (prefilter: not_a_final_answer) and score 0."""
     api_key_env: str | None = None
     """Name of an environment variable that holds the bearer token, if the endpoint needs one."""
 
 
+FUNCTION_PATH = re.compile(r"(?:[A-Za-z_][\w.]*|[^:]+\.py):[A-Za-z_]\w*")
+"""A user function: ``package.module:function`` or ``path/to/file.py:function``."""
+
+
 class PythonTerm(_Term):
-    """A user function ``module.path:function`` with the verifier signature
+    """A user function ``package.module:function`` or ``path/to/file.py:function`` (relative to
+    the working directory) with the verifier signature
     ``(completion: str, row: TaskRow) -> RewardResult``."""
 
     name: Literal["python"] = "python"
     path: str
+    """``package.module:function``, importable from the run's environment."""
+
+    def default_label(self) -> str:
+        return self.path.rsplit(":", 1)[1]
 
     @field_validator("path")
     @classmethod
     def _shape(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value):
-            raise ValueError("expected 'package.module:function'")
+        if not FUNCTION_PATH.fullmatch(value):
+            raise ValueError("expected 'package.module:function' or 'path/to/file.py:function'")
         return value
 
 
@@ -165,7 +196,9 @@ RewardTerm = Annotated[Union[TaskTerm, FormatTerm, OverlongTerm, TargetLengthTer
 
 class RewardConfig(Node):
     terms: list[RewardTerm] = Field(default_factory=lambda: [TaskTerm()], min_length=1)
+    """The weighted terms; the reward is their weighted sum (default: the task verifier alone)."""
     pool: PoolConfig = PoolConfig()
+    """The worker processes that run verifiers under a deadline and a memory cap."""
     max_infra_error_share: float = Field(0.25, ge=0, le=1)
     """Abort the run when more than this share of one step's samples are infrastructure errors
     (worker crashed, verifier raised, judge unreachable)."""
@@ -173,7 +206,7 @@ class RewardConfig(Node):
     @property
     def needs_self_certainty(self) -> bool:
         """Whether the rollout engine must record ``Sample.self_certainty``."""
-        return any(isinstance(t, SelfCertaintyTerm) for t in self.terms)
+        return any(t.needs_self_certainty for t in self.terms)
 
     @field_validator("terms")
     @classmethod
@@ -186,8 +219,5 @@ class RewardConfig(Node):
 
 
 def term_label(term: _Term) -> str:
-    if term.label:
-        return term.label
-    if isinstance(term, PythonTerm):
-        return term.path.rsplit(":", 1)[1]
-    return str(getattr(term, "name"))
+    """The term's component name: its ``label``, else its default label."""
+    return term.label or term.default_label()

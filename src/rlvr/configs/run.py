@@ -52,6 +52,7 @@ class ModelConfig(Node):
     autocast: Literal["auto", "bf16", "off"] = "auto"
     """bf16 autocast for forward passes: 'auto' uses it where the CPU/GPU supports bf16 well."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    """'auto' = CUDA when available, else CPU; 'cuda' fails when there is no GPU."""
     lora: LoraConfig | None = None
     """LoRA adapters for training (null: full fine-tuning); enable with e.g. ``model.lora.r=16``
     or ``model.lora={}``."""
@@ -64,6 +65,7 @@ TaskConfig = Annotated[Union[ReasoningGymTaskConfig, FileTaskConfig, HumanEvalTa
 
 class RolloutConfig(Node):
     engine: Literal["hf"] = "hf"
+    """The rollout engine; 'hf' decodes with the trained model in this process."""
     decoder: Literal["auto", "static", "generate"] = "auto"
     """'static': rlvr's decode loop (static KV cache, finished rows dropped; Llama/Qwen2/Qwen3
     models); 'generate': transformers generate (any model); 'auto': static where supported."""
@@ -72,19 +74,26 @@ class RolloutConfig(Node):
     group_size: int = Field(8, ge=1)
     """G: completions sampled per prompt."""
     max_new_tokens: int = Field(32, ge=1)
+    """Completion length cap; a completion that reaches it is 'truncated'."""
     temperature: float = Field(1.0, gt=0)
+    """Sampling temperature of the rollouts."""
     top_p: float = Field(1.0, gt=0, le=1)
+    """Nucleus sampling threshold of the rollouts (1 = off)."""
     batch_size: int = Field(64, ge=1)
     """Sequences decoded together; larger batches are faster until memory runs out."""
 
 
 class OptimConfig(Node):
     lr: float = Field(1e-5, gt=0)
+    """AdamW learning rate (after warmup)."""
     weight_decay: float = Field(0.0, ge=0)
+    """AdamW decoupled weight decay."""
     betas: tuple[float, float] = (0.9, 0.99)
+    """AdamW (beta1, beta2)."""
     warmup_steps: int = Field(0, ge=0)
     """Linear warmup from 0 to lr over this many optimizer steps, then constant."""
     max_grad_norm: float = Field(1.0, gt=0)
+    """Gradients are clipped to this global L2 norm before each optimizer step."""
     micro_batch_size: int = Field(16, ge=1)
     """Sequences per forward/backward; gradients accumulate up to the optimizer batch."""
 
@@ -103,12 +112,14 @@ class EvalConfig(Node):
 
 class LogConfig(Node):
     run_dir: Path = Path("runs/quickstart")
+    """Where the run writes config.yaml, metrics, samples, checkpoints and the final model."""
     samples_every: int = Field(5, ge=1)
     """Write sampled completions with their rewards every N steps."""
     trackers: list[TrackerConfig] = Field(default_factory=lambda: [TensorBoardTrackerConfig()])
     """Experiment trackers that get every step's metrics besides metrics.jsonl: tensorboard,
     wandb, mlflow (a name or a mapping, e.g. ``[tensorboard, {name: wandb, project: x}]``)."""
     progress: bool = True
+    """Show a progress bar with reward, accuracy and step time."""
 
     @model_validator(mode="before")
     @classmethod
@@ -155,14 +166,24 @@ def _entry_name(entry: Any) -> Any:
 
 class RunConfig(Node):
     seed: int = 0
+    """Seeds prompt order, sampling and initialisation; the same seed and config repeat a run."""
     steps: int = Field(20, ge=1)
+    """RL steps (each: sample a batch, score it, update the policy)."""
     model: ModelConfig = ModelConfig()
+    """The policy model, its dtype, device and optional LoRA adapters."""
     task: TaskConfig = ReasoningGymTaskConfig()
+    """The task (prompts, references and verifier); chosen by ``kind``."""
     rollout: RolloutConfig = RolloutConfig()
+    """How completions are sampled: batch shape, sampling parameters, engine."""
     algorithm: AlgorithmConfig = AlgorithmConfig()
+    """The RL algorithm as axes (advantage, objective, aggregation, ...) or a preset name."""
     optim: OptimConfig = OptimConfig()
+    """Optimizer, learning rate schedule, gradient clipping and micro-batching."""
     eval: EvalConfig | None = EvalConfig()
+    """Greedy held-out evaluation before/after training and optional periodic pass@k; null =
+    none."""
     log: LogConfig = LogConfig()
+    """Run directory, sample dumps, experiment trackers and the progress bar."""
     reward: RewardConfig = RewardConfig()
     """Reward terms and weights, the verifier worker pool, the infra-error abort threshold."""
     checkpoint: CheckpointConfig = CheckpointConfig()

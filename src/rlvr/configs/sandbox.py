@@ -26,6 +26,7 @@ class SandboxConfig(Node):
     """RLIMIT_NPROC for the slot uid (processes and threads). Enforced when running as root, where
     each slot has its own uid; see docs/sandbox.md for non-root use."""
     max_open_files: int = Field(64, ge=16)
+    """RLIMIT_NOFILE per process."""
     max_file_mb: int = Field(16, ge=1)
     """RLIMIT_FSIZE: largest single file the candidate may write."""
     tmp_mb: int = Field(64, ge=1)

@@ -39,13 +39,16 @@ class ReasoningGymTaskConfig(TaskCommonConfig):
 
     kind: Literal["reasoning_gym"] = "reasoning_gym"
     name: str = "chain_sum"
+    """The reasoning-gym dataset name (checked against the installed package)."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Generator parameters, passed to reasoning_gym.create_dataset."""
     extract: Literal["answer_tag", "last_number"] = "answer_tag"
     """What the task's scorer sees: the last <answer>…</answer> (else the whole completion), or
     the last number of the completion."""
     train_size: int = Field(2000, ge=1)
+    """Training rows generated."""
     train_seed: int = 1
+    """Seed of the training split (row i uses seed train_seed + i)."""
     eval_seed: int = 1_000_000
     """reasoning-gym draws row i from Random(seed + i), so the two seeds must be further apart
     than the rows each split generates (checked)."""
@@ -73,11 +76,15 @@ class FileTaskConfig(TaskCommonConfig):
 
     kind: Literal["file"] = "file"
     path: Path
+    """The rows (.jsonl or .parquet; must exist)."""
     eval_path: Path | None = None
     """Held-out rows; when absent, the last ``eval_size`` rows of ``path`` are held out."""
     prompt_field: str = "prompt"
+    """Field of each row holding the prompt text."""
     reference_field: str = "reference"
+    """Field of each row holding the reference answer."""
     verifier: Literal["numeric", "exact", "exact_nocase"] = "numeric"
+    """'numeric': equal as numbers; 'exact': equal strings; 'exact_nocase': equal ignoring case."""
 
     @field_validator("path", "eval_path")
     @classmethod
@@ -95,11 +102,17 @@ class MathFileTaskConfig(TaskCommonConfig):
 
     kind: Literal["math_file"] = "math_file"
     eval_size: int = Field(16, ge=1)
+    """Held-out prompts used for evaluation."""
     path: Path = Field(default_factory=lambda: shipped_file("gsm8k_sample.jsonl"))
+    """The rows (.jsonl or .parquet); default: a GSM8K sample shipped with rlvr."""
     question_field: str = "question"
+    """Field of each row holding the question."""
     answer_field: str = "answer"
+    """Field of each row holding the gold answer."""
     answer_format: Literal["gsm8k", "plain"] = "gsm8k"
+    """'gsm8k': the gold answer is the text after the last '####'; 'plain': the whole field."""
     math: MathPolicyConfig = MathPolicyConfig()
+    """How answers are compared (units, percent, tolerances, symbolic check)."""
 
     _exists = field_validator("path")(_must_exist)
 
@@ -111,8 +124,11 @@ class ReasoningGymMathTaskConfig(ReasoningGymTaskConfig):
 
     kind: Literal["reasoning_gym_math"] = "reasoning_gym_math"  # type: ignore[assignment]
     name: str = "basic_arithmetic"
+    """The reasoning-gym dataset name."""
     eval_size: int = Field(16, ge=1)
+    """Held-out prompts used for evaluation."""
     math: MathPolicyConfig = MathPolicyConfig()
+    """How answers are compared (units, percent, tolerances, symbolic check)."""
 
 
 class SqlTaskConfig(TaskCommonConfig):
@@ -120,8 +136,12 @@ class SqlTaskConfig(TaskCommonConfig):
 
     kind: Literal["sql"] = "sql"
     db: Path = Field(default_factory=lambda: shipped_file("shop.sqlite"))
+    """The SQLite database queries run against (opened read-only); default: a shipped shop DB."""
     questions: Path = Field(default_factory=lambda: shipped_file("shop_questions.jsonl"))
+    """JSONL rows with a question and its gold query; default: shipped questions."""
     eval_size: int = Field(6, ge=1)
+    """Held-out questions used for evaluation."""
     sql: SqlPolicyConfig = SqlPolicyConfig()
+    """How queries run and how results compare."""
 
     _exist = field_validator("db", "questions")(_must_exist)

@@ -14,8 +14,9 @@ from typing import Any
 
 from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
 from rlvr.data.files import read_records
+from rlvr.data.split import RowListTask
 from rlvr.rewards.code import CodeVerifier
-from rlvr.types import RewardResult, TaskRow
+from rlvr.types import TaskRow
 
 INSTRUCTION = ("Complete the following Python function. Reply with the complete function "
                "(including the signature) in one ```python code block.")
@@ -80,7 +81,7 @@ def code_file_rows(path: Path, split: str) -> list[TaskRow]:
     return rows
 
 
-class _CodeTask:
+class _CodeTask(RowListTask):
     """Shared behaviour: the split, and the sandboxed verifier bound to the rows."""
 
     def __init__(self, cfg: HumanEvalTaskConfig | CodeFileTaskConfig, rows: list[TaskRow], eval_rows: list[TaskRow] | None) -> None:
@@ -96,9 +97,6 @@ class _CodeTask:
 
     def eval_rows(self) -> list[TaskRow]:
         return list(self._eval)
-
-    def verify(self, completion: str, row: TaskRow) -> RewardResult:
-        return self.verifier(completion, row)
 
 
 class HumanEvalCodeTask(_CodeTask):

@@ -1,8 +1,9 @@
 """Tasks: rows (train / held-out) and the verifier bound to them, built from the task config.
 
-A task object offers ``name``, ``train_rows()``, ``eval_rows()`` and
-``verify(completion, row) -> RewardResult``; the same verifier scores training rewards and
-evaluation. New task kinds register a builder in ``TASK_BUILDERS`` and a config class in the
+A task object offers ``name``, ``train_rows()``, ``eval_rows()``,
+``verify(completion, row) -> RewardResult`` and ``extract_answer(completion)``; the same verifier
+scores training rewards and evaluation, and the same ``answer_key`` (built on ``extract_answer``;
+default in ``RowListTask``, data/split.py) serves the training majority vote and eval's maj@k. New task kinds register a builder in ``TASK_BUILDERS`` and a config class in the
 ``TaskConfig`` union of rlvr.configs.run.
 """
 
@@ -13,10 +14,12 @@ from typing import Any, Protocol
 
 from rlvr.configs.run import RunConfig, TaskConfig
 from rlvr.data import quarantine
+from rlvr.data.catalogue import SHIPPED_TASKS
 from rlvr.data.code_tasks import CODE_TASK_BUILDERS
 from rlvr.data.files import FileTask
 from rlvr.data.math_tasks import MathFileTask, ReasoningGymMathTask
 from rlvr.data.reasoning_gym import ReasoningGymTask
+from rlvr.data.split import answer_key
 from rlvr.data.sql_tasks import SqlTask
 from rlvr.types import RewardResult, TaskRow
 
@@ -30,6 +33,8 @@ class Task(Protocol):
 
     def verify(self, completion: str, row: TaskRow) -> RewardResult: ...
 
+    def extract_answer(self, completion: str) -> str | None: ...
+
 
 TASK_BUILDERS: dict[str, Any] = {
     "reasoning_gym": ReasoningGymTask,
@@ -41,9 +46,19 @@ TASK_BUILDERS: dict[str, Any] = {
 }
 
 
-# Tasks that ship with rlvr, by name: the raw task config each name stands for. Any
-# reasoning-gym generator name also works (``task: chain_sum``), as does a .jsonl/.parquet path.
-NAMED_TASKS: dict[str, dict[str, Any]] = {}
+# Tasks that ship with rlvr, by name (data/catalogue.py): the raw task config each name stands
+# for. Any reasoning-gym generator name also works (``task: chain_sum``), as does a file path.
+NAMED_TASKS: dict[str, dict[str, Any]] = {name: t.config for name, t in SHIPPED_TASKS.items()}
+
+__all__ = [
+    "NAMED_TASKS",
+    "TASK_BUILDERS",
+    "Task",
+    "answer_key",
+    "build_checked_task",
+    "build_task",
+    "task_config_for",
+]
 
 
 def task_config_for(name: str) -> dict[str, Any]:

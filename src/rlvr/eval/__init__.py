@@ -3,9 +3,9 @@ model comparison (the reasoning-boundary analysis), training diagnostics and HTM
 
     passk.py, majk.py, bootstrap.py   the estimators
     results.py, summary.py            the results file and its summary
-    evaluate.py                       evaluate() (its settings: rlvr.configs.eval)
-    periodic.py                       evaluation during training
+    evaluate.py                       evaluate(), the one evaluator (settings: rlvr.configs.eval)
+    periodic.py                       evaluation during training: periodic, before / after
     compare.py, plots.py              `rlvr compare`: curves, tables, solved-set overlap
-    diagnostics.py                    per-step training diagnostics and their checklist
+    diagnostics.py                    the checklist of per-step training diagnostics
     rundir.py, report.py              `rlvr report RUN_DIR`
 """

@@ -1,7 +1,8 @@
 """Sample n completions per held-out prompt, score them with the task's own verifier, and
 summarise (pass@k, maj@k, accuracies with bootstrap intervals).
 
-Used by `rlvr eval` and by periodic evaluation during training. Prompts are processed in fixed
+The one evaluation path: `rlvr eval`, periodic evaluation during training and the trainer's
+before / after evaluation (eval/periodic.py) all call ``evaluate`` and write its file format. Prompts are processed in fixed
 batches of ``settings.prompts_per_batch``; the random generator is re-seeded from
 (seed, batch index) before each batch, so an evaluation resumed from its results file draws
 exactly the samples an uninterrupted one would have.
@@ -9,7 +10,6 @@ exactly the samples an uninterrupted one would have.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,34 +18,15 @@ import numpy as np
 import torch
 
 from rlvr.configs.eval import EvalSettings
-from rlvr.eval.results import CORRECT_AT, EvalResult, PromptRecord, resume_or_new, save_result
+from rlvr.data.split import answer_key  # the task's key that maj@k votes on
+from rlvr.eval.results import EvalResult, PromptRecord, resume_or_new, save_result
 from rlvr.eval.summary import summarize
-from rlvr.rewards.basic import last_number
-from rlvr.types import Group, TaskRow
-
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+from rlvr.types import Group, TaskRow, is_correct
 
 
 class Engine(Protocol):
     def generate(self, rows: list[TaskRow], group_size: int, params: Any,
                  progress: Any = None) -> list[Group]: ...
-
-
-def answer_key(task: Any, completion: str) -> str | None:
-    """The normalised final answer that maj@k votes on, or None when there is none.
-
-    Uses ``task.extract_answer(completion)`` when the task has one (the same extraction its
-    verifier uses); otherwise the last <answer>…</answer>, else the last number."""
-    extract = getattr(task, "extract_answer", None)
-    if callable(extract):
-        raw = extract(completion)
-    else:
-        tagged = _ANSWER_TAG.findall(completion)
-        raw = tagged[-1] if tagged else last_number(completion)
-    if raw is None:
-        return None
-    key = " ".join(str(raw).split()).casefold()
-    return key or None
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -148,7 +129,7 @@ def _record(task: Any, group: Group, greedy: Group | None) -> PromptRecord:
         lengths=[len(s.completion_ids) for s in group.samples], errors=errors)
     if greedy is not None:
         verdict = _reward_of(greedy.samples[0])
-        record.greedy_correct = None if verdict.score is None else verdict.score >= CORRECT_AT
+        record.greedy_correct = None if verdict.score is None else is_correct(verdict.score)
         record.greedy_text = greedy.samples[0].text
     return record
 

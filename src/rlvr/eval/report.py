@@ -116,7 +116,7 @@ def _img(path: Path) -> str:
 def _overview(data: RunData) -> str:
     last = data.metrics[-1] if data.metrics else {}
     facts = [("steps logged", len(data.metrics)), ("samples logged", len(data.samples)),
-             ("evaluations", len(data.evals) + len(data.other_evals))]
+             ("evaluations", len(data.evals))]
     facts += [(key, last[key]) for key in ("reward/mean", "accuracy") if key in last]
     if data.skipped_lines:
         facts.append(("unreadable JSON lines skipped", data.skipped_lines))
@@ -131,11 +131,6 @@ def _evals_html(data: RunData) -> str:
         labels = list(data.evals)
         parts.append(_markdown_table_html(curve_table(list(data.evals.values()), labels)))
         parts.append("<p class=note>Percentages with 95 % bootstrap intervals over prompts.</p>")
-    for name, raw in data.other_evals.items():
-        flat = {k: v for k, v in raw.items() if isinstance(v, (int, float, str)) and k != "format"}
-        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_num(v))}</td></tr>"
-                       for k, v in flat.items())
-        parts.append(f"<h3>{html.escape(name)}</h3><table>{rows}</table>")
     return "".join(parts) or "<p class=note>No evaluation files in this run directory.</p>"
 
 

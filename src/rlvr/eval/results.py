@@ -22,8 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlvr.types import CORRECT_AT, is_correct
+
 FORMAT = "rlvr-eval/1"
-CORRECT_AT = 1.0  # a sample counts as correct when its verifier score reaches this
+__all__ = ["CORRECT_AT", "FORMAT", "EvalResult", "PromptRecord", "load_result", "resume_or_new",
+           "save_result"]
 
 
 @dataclass
@@ -46,7 +49,7 @@ class PromptRecord:
 
     @property
     def c(self) -> int:
-        return sum(s is not None and s >= CORRECT_AT for s in self.scores)
+        return sum(is_correct(s) for s in self.scores)
 
     def to_json(self) -> dict[str, Any]:
         return {"row_id": self.row_id, "n": self.n, "c": self.c, **{

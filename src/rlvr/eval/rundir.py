@@ -3,8 +3,10 @@
     config.yaml      the resolved config
     metrics.jsonl    one JSON object per step with flat keys (``reward/mean``, ``time/rollout`` ...)
     samples.jsonl    sampled completions with their rewards
-    eval_*.json      evaluations (before / after training)
+    eval_*.json      evaluations before / after training (the `rlvr eval` format)
     evals/*.json     periodic evaluations during training (step_000010.json ...)
+
+A JSON file there in another format is not an evaluation of this run and is left out.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ class RunData:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     evals: dict[str, EvalResult] = field(default_factory=dict)
-    other_evals: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_lines: int = 0  # unparseable JSONL lines (a run killed mid-write leaves one)
 
 
@@ -68,8 +69,6 @@ def read_run(run_dir: str | Path) -> RunData:
             continue
         if isinstance(raw, dict) and raw.get("format") == FORMAT:
             data.evals[name] = EvalResult.from_json(raw)
-        elif isinstance(raw, dict):
-            data.other_evals[name] = raw
     return data
 
 

@@ -10,7 +10,8 @@ import numpy as np
 from rlvr.eval.bootstrap import DEFAULT_RESAMPLES, bootstrap_ci
 from rlvr.eval.majk import maj_at_k
 from rlvr.eval.passk import pass_at_k_matrix
-from rlvr.eval.results import CORRECT_AT, PromptRecord
+from rlvr.eval.results import PromptRecord
+from rlvr.types import is_correct
 
 
 def _with_ci(values_PK: np.ndarray, keys: Sequence[Any], level: float, resamples: int,
@@ -33,7 +34,7 @@ def maj_matrix(prompts: Sequence[PromptRecord], ks: Sequence[int], seed: int = 0
     for p, record in enumerate(prompts):
         scored = [(a, s) for a, s in zip(record.answers, record.scores) if s is not None]
         answers = [a for a, _ in scored]
-        correct = [float(s >= CORRECT_AT) for _, s in scored]
+        correct = [float(is_correct(s)) for _, s in scored]
         for j, k in enumerate(ks):
             if k <= len(scored):
                 out_PK[p, j] = maj_at_k(answers, correct, k, seed=seed)

@@ -2,7 +2,7 @@
 rule for infrastructure errors (DESIGN.md "Rewards: three outcomes, never confused").
 
 ``RewardPipeline(task, cfg)`` is built once per run: it starts the verifier worker pool
-(rewards/pool.py) and composes the reward terms (rewards/combine.py). ``score(groups)`` sets
+(rewards/pool.py) and resolves the reward terms (``build_reward``, rewards/combine.py). ``score(groups)`` sets
 ``sample.reward`` on every sample and returns counts; ``submit(group)`` / ``collect(groups)`` let
 a rollout engine hand over each group as soon as it is sampled, so scoring overlaps generation.
 
@@ -17,23 +17,19 @@ from collections import Counter
 from concurrent.futures import Future
 from typing import Any
 
-from rlvr.rewards.combine import apply_group_terms, apply_sample_terms, build_composite
 from rlvr.configs.reward import RewardConfig
+from rlvr.rewards.combine import build_reward
 from rlvr.rewards.errors import RewardInfraError
 from rlvr.rewards.pool import WorkerPool
 from rlvr.types import Group, RewardResult
-
-
-def task_verifier(task: Any):
-    """The picklable verifier of a task: its ``verifier`` attribute, else its ``verify`` method."""
-    return getattr(task, "verifier", None) or task.verify
 
 
 class RewardPipeline:
     def __init__(self, task: Any, cfg: RewardConfig | None = None,
                  pool: WorkerPool | None = None) -> None:
         self.cfg = cfg or RewardConfig()
-        self.verifier = build_composite(self.cfg, task_verifier(task))
+        self.reward = build_reward(self.cfg, task)  # every term resolved once; bad ones raise
+        self.verifier = self.reward.verifier
         self._own_pool = pool is None and self.verifier is not None
         self.pool = pool
         if self._own_pool:
@@ -60,8 +56,8 @@ class RewardPipeline:
             futures = self._futures.pop(id(group), None)
             for index, sample in enumerate(group.samples):
                 sample.reward = futures[index].result() if futures else RewardResult.scored(0.0)
-                apply_sample_terms(sample, self.cfg)
-            apply_group_terms(group, self.cfg)
+                self.reward.apply_sample_terms(sample)
+            self.reward.apply_group_terms(group)
         counts = self._count(groups)
         self._check(groups, counts)
         return counts

@@ -2,9 +2,10 @@
 
 * ``majority_vote_rewards`` — TTRL (Zuo et al. 2025, "Test-Time Reinforcement Learning"): the
   pseudo-label is the most frequent final answer of the group; a sample scores 1 when its answer
-  equals it, else 0. Answers are compared by a canonical key (exact rational value when the answer
-  is a plain number, else the normalised string), so "0.5" and "\\frac12" vote together. Ties
-  break on the smallest key, so the result does not depend on sample order.
+  equals it, else 0. In training, answers are compared by the task's answer key (the one maj@k
+  uses); ``answer_key`` here is the math tasks' key (exact rational value when the answer is a
+  plain number, else the normalised string), so "0.5" and "\\frac12" vote together. Ties break on
+  the smallest key, so the result does not depend on sample order.
 * ``self_certainty`` — Kang et al. 2025 ("Scalable Best-of-N Selection via Self-Certainty"):
   the mean over completion tokens of KL(U || p_t) = -log V - (1/V) * sum_j log p_t(j), which is
   large when the next-token distributions are peaked. The rollout engine computes it from its
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rlvr.rewards.exact import NotExact, TooLarge, exact_value
@@ -37,10 +39,12 @@ def answer_key(completion: str) -> str | None:
         return "str:" + " ".join(text.casefold().split())
 
 
-def majority_vote_rewards(completions: list[str], min_share: float = 0.0) -> list[float] | None:
+def majority_vote_rewards(completions: list[str], min_share: float = 0.0,
+                          key: Callable[[str], str | None] = answer_key) -> list[float] | None:
     """1.0 for samples agreeing with the majority answer, else 0.0; None (the group is masked)
-    when no sample has an answer or the majority's share is below ``min_share``."""
-    keys = [answer_key(c) for c in completions]
+    when no sample has an answer or the majority's share is below ``min_share``. ``key`` maps a
+    completion to its answer key (the training term passes the task's, data/split.py)."""
+    keys = [key(c) for c in completions]
     counts = Counter(k for k in keys if k is not None)
     if not counts:
         return None

@@ -15,14 +15,13 @@ import torch
 from tqdm import tqdm
 
 from rlvr.configs.run import RunConfig
-from rlvr.eval.periodic import due, periodic_eval
+from rlvr.eval.periodic import before_after_table, due, greedy_eval, periodic_eval
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
 from rlvr.rollout.hf import SamplingParams
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.guards import mask_invalid_rewards
-from rlvr.trainer.heldout import format_eval_table, greedy_eval
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
 from rlvr.trainer.reference import reference_scorer
 from rlvr.trainer.trainer import Trainer, setup
@@ -81,17 +80,23 @@ def periodic_evaluation(t: Trainer, step: int) -> dict[str, float]:
     periodic = t.cfg.eval.periodic if t.cfg.eval is not None else None
     if not due(periodic, step, t.cfg.steps):
         return {}
-    scorer = None if t.rewards is None else (lambda groups: score_groups(groups, t.task, t.rewards))
     return periodic_eval(t.engine, t.task, periodic, step, t.run_dir, t.cfg.model.name,
-                         t.cfg.rollout.max_new_tokens, scorer=scorer)
+                         t.cfg.rollout.max_new_tokens, scorer=_scorer(t))
 
 
-def evaluate(t: Trainer, label: str) -> dict | None:
+def _scorer(t: Trainer):
+    """Evaluations score with the run's reward pipeline (its workers and terms)."""
+    return None if t.rewards is None else (lambda groups: score_groups(groups, t.task, t.rewards))
+
+
+def evaluate(t: Trainer, label: str):
+    """Greedy held-out evaluation before / after training: RUN_DIR/eval_<label>.json."""
     if t.cfg.eval is None or not getattr(t.cfg.eval, label):
         return None
     max_new = t.cfg.eval.max_new_tokens or t.cfg.rollout.max_new_tokens
     return greedy_eval(t.engine, t.task, t.task.eval_rows(), max_new,
-                       t.run_dir / f"eval_{label}.json", label, t.rewards)
+                       t.run_dir / f"eval_{label}.json", f"{t.cfg.model.name}@{label}",
+                       _scorer(t), seed=t.cfg.seed)
 
 
 def save_final(t: Trainer) -> Path:
@@ -140,7 +145,7 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     after = evaluate(t, "after")
     final_dir = save_final(t)
     t.logger.close()
-    table = format_eval_table(before, after)
+    table = before_after_table(before, after)
     if before or after:
         (t.run_dir / "eval_summary.txt").write_text(table + "\n")
         print(table)

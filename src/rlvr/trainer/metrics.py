@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
 
-from rlvr.runs.faultpoints import fault_point
 from rlvr.eval.diagnostics import zero_variance_share
+from rlvr.runs.faultpoints import fault_point
 from rlvr.trainer.trackers import TrackerSet
-from rlvr.types import Group
+from rlvr.types import Group, is_correct
 
 
 class MetricsLogger:
@@ -71,7 +71,7 @@ def rollout_metrics(groups: list[Group], outcome_counts: Counter) -> dict[str, f
     lengths = [len(s.completion_ids) for s in samples]
     out = {
         "reward/mean": mean(scored) if scored else 0.0,
-        "accuracy": mean(float(x >= 1.0) for x in scored) if scored else 0.0,
+        "accuracy": mean(float(is_correct(x)) for x in scored) if scored else 0.0,
         "completion/len_mean": mean(lengths), "completion/len_max": float(max(lengths)),
         "completion/truncated_share": mean(float(s.finish_reason == "length") for s in samples),
         "groups/zero_variance_share": zero_variance_share(groups),

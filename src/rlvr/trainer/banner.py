@@ -1,0 +1,88 @@
+"""What ``rlvr train`` says at the start (model, device, precision, work per step, run directory),
+after the first timed step (an estimate of the whole run) and at the end (the summary table,
+read from the run directory whatever process wrote it, and the command that opens the report)."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+from rlvr.configs.run import RunConfig
+from rlvr.models.loader import Policy, cpu_has_fast_bf16
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else the platform's processor."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_text(policy: Policy) -> str:
+    if policy.device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(policy.device)})"
+    fast = "bf16 fast" if cpu_has_fast_bf16() else "bf16 slow: fp32"
+    return (f"cpu ({cpu_name()}, {torch.get_num_threads()} threads, "
+            f"{torch.backends.cpu.get_cpu_capability()}, {fast})")
+
+
+def precision_text(policy: Policy) -> str:
+    weights = str(next(policy.model.parameters()).dtype).removeprefix("torch.")
+    autocast = policy.autocast_dtype
+    return f"weights {weights}, " + (f"autocast {str(autocast).removeprefix('torch.')}"
+                                     if autocast is not None else "no autocast")
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(all, trainable) parameters; tied weights are counted once."""
+    unique = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in unique), sum(p.numel() for p in unique if p.requires_grad)
+
+
+def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int = 0) -> str:
+    total, trainable = count_parameters(policy.model)
+    params = f"{total / 1e6:.1f}M parameters" + (
+        f", {trainable / 1e6:.2f}M trainable (LoRA)" if trainable != total else "")
+    r = cfg.rollout
+    work = (f"{r.prompts_per_step} prompts x {r.group_size} samples x <= {r.max_new_tokens} "
+            f"new tokens, {cfg.algorithm.epochs} epoch(s) x {cfg.algorithm.minibatches} "
+            f"minibatch(es)")
+    steps = f"{cfg.steps} steps" + (f" (resuming at step {start_step})" if start_step else "")
+    lines = [f"rlvr train: {cfg.model.name} ({params})",
+             f"  device     {device_text(policy)}",
+             f"  precision  {precision_text(policy)}",
+             f"  per step   {work}",
+             f"  run        {steps}, task {task_label(cfg)}, run directory {run_dir}"]
+    return "\n".join(lines)
+
+
+def task_label(cfg: RunConfig) -> str:
+    task = cfg.task
+    name = getattr(task, "name", None)
+    return f"{task.kind}:{name}" if isinstance(name, str) else task.kind
+
+
+def eta_line(step_seconds: float, steps_left: int, eval_prompts: int, seconds_per_prompt: float
+             ) -> str:
+    """An estimate of the time left, from the first step's wall time; the after-training
+    evaluation is costed at the measured greedy seconds per prompt (0 when none ran yet)."""
+    train_s = step_seconds * steps_left
+    eval_s = eval_prompts * seconds_per_prompt
+    text = f"rlvr: first step took {step_seconds:.1f} s; about {_duration(train_s + eval_s)} left"
+    if eval_s:
+        text += f" ({_duration(train_s)} training + {_duration(eval_s)} final evaluation)"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
