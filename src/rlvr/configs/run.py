@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,6 +16,7 @@ from rlvr.configs.eval import PeriodicEvalConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
+from rlvr.configs.tracker import TRACKER_NAMES, TensorBoardTrackerConfig, TrackerConfig
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -111,10 +112,56 @@ class EvalConfig(Node):
 
 class LogConfig(Node):
     run_dir: Path = Path("runs/quickstart")
+    """Where the run writes config.yaml, metrics, samples, checkpoints and the final model."""
     samples_every: int = Field(5, ge=1)
     """Write sampled completions with their rewards every N steps."""
-    tensorboard: bool = True
+    trackers: list[TrackerConfig] = Field(default_factory=lambda: [TensorBoardTrackerConfig()])
+    """Experiment trackers that get every step's metrics besides metrics.jsonl: tensorboard,
+    wandb, mlflow (a name or a mapping, e.g. ``[tensorboard, {name: wandb, project: x}]``)."""
     progress: bool = True
+    """Show a progress bar with reward, accuracy and step time."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_tensorboard(cls, data: Any) -> Any:
+        """``log.tensorboard`` (the old switch): true adds the TensorBoard tracker, false drops
+        it."""
+        if not isinstance(data, dict) or "tensorboard" not in data:
+            return data
+        data = dict(data)
+        wanted = data.pop("tensorboard")
+        if not isinstance(wanted, bool):  # a ValueError, which pydantic reports as a config error
+            raise ValueError(  # noqa: TRY004
+                f"log.tensorboard must be true or false, got {wanted!r}; it is the old spelling "
+                "of log.trackers")
+        trackers = [t for t in _tracker_entries(data.get("trackers", ["tensorboard"]))
+                    if _entry_name(t) != "tensorboard"]
+        data["trackers"] = [{"name": "tensorboard"}, *trackers] if wanted else trackers
+        return data
+
+    @field_validator("trackers", mode="before")
+    @classmethod
+    def _tracker_names(cls, entries: Any) -> Any:
+        entries = _tracker_entries(entries)
+        names = [_entry_name(e) for e in entries]
+        twice = sorted({n for n in names if n is not None and names.count(n) > 1})
+        if twice:
+            raise ValueError(f"tracker {twice[0]!r} is listed twice; allowed once each: "
+                             f"{', '.join(TRACKER_NAMES)}")
+        return entries
+
+
+def _tracker_entries(entries: Any) -> Any:
+    """A bare tracker name (``wandb``) stands for its mapping with defaults (``{name: wandb}``)."""
+    if isinstance(entries, (list, tuple)):
+        return [{"name": e} if isinstance(e, str) else e for e in entries]
+    return entries
+
+
+def _entry_name(entry: Any) -> Any:
+    if isinstance(entry, dict):
+        return entry.get("name")
+    return getattr(entry, "name", None)
 
 
 class RunConfig(Node):
@@ -136,7 +183,7 @@ class RunConfig(Node):
     """Greedy held-out evaluation before/after training and optional periodic pass@k; null =
     none."""
     log: LogConfig = LogConfig()
-    """Run directory, sample dumps, TensorBoard and the progress bar."""
+    """Run directory, sample dumps, experiment trackers and the progress bar."""
     reward: RewardConfig = RewardConfig()
     """Reward terms and weights, the verifier worker pool, the infra-error abort threshold."""
     checkpoint: CheckpointConfig = CheckpointConfig()

@@ -124,6 +124,7 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
     finally:
         if session is not None:
             session.close()
+        t.logger.close()  # also when the run stops early (already closed when it finished)
         if t.rewards is not None:
             t.rewards.close()
 

@@ -1,4 +1,5 @@
-"""Run-directory outputs: metrics JSONL + TensorBoard, sampled completions, eval tables."""
+"""Run-directory outputs: metrics JSONL + the experiment trackers, sampled completions, eval
+tables."""
 
 from __future__ import annotations
 
@@ -11,44 +12,27 @@ from statistics import mean
 
 from rlvr.eval.diagnostics import zero_variance_share
 from rlvr.runs.faultpoints import fault_point
+from rlvr.trainer.trackers import TrackerSet
 from rlvr.types import Group, is_correct
 
 
 class MetricsLogger:
-    """Appends one JSON object per step to metrics.jsonl and mirrors scalars to TensorBoard."""
+    """Appends one JSON object per step to metrics.jsonl and mirrors the same metrics to every
+    tracker of ``log.trackers`` (trainer/trackers.py)."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool) -> None:
+    def __init__(self, run_dir: Path, trackers: TrackerSet) -> None:
         self.path = run_dir / "metrics.jsonl"
         self.samples_path = run_dir / "samples.jsonl"
-        self.writer = None
-        self.sink_failed = False
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+        self.trackers = trackers
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         with self.path.open("a") as fh:
             fh.write(json.dumps({"step": step, **metrics}) + "\n")
-        if self.writer is not None:
-            try:
-                for name, value in metrics.items():
-                    self.writer.add_scalar(name, value, step)
-                self.writer.flush()
-            except Exception as err:  # noqa: BLE001 - a broken sink must never stop training
-                if not self.sink_failed:
-                    print(f"rlvr: warning: TensorBoard logging failed ({type(err).__name__}: "
-                          f"{err}); metrics.jsonl is still written", flush=True)
-                self.sink_failed = True
+        self.trackers.log(metrics, step)
 
     def resume_at(self, step: int) -> None:
-        """A resumed run continues at ``step``: TensorBoard drops events logged from it on."""
-        if self.writer is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            log_dir = self.writer.log_dir
-            self.writer.close()
-            self.writer = SummaryWriter(log_dir, purge_step=step)
+        """A resumed run continues at ``step`` (TensorBoard drops its events from it on)."""
+        self.trackers.resume_at(step)
 
     def log_samples(self, step: int, groups: list[Group]) -> None:
         with self.samples_path.open("a") as fh:
@@ -62,8 +46,8 @@ class MetricsLogger:
                         "finish_reason": sample.finish_reason}) + "\n")
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        """Close the trackers; safe to call twice."""
+        self.trackers.close()
 
 
 class StageTimer:

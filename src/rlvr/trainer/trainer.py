@@ -19,6 +19,7 @@ from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.prompts import PromptSampler
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
+from rlvr.trainer.trackers import build_trackers, require_trackers
 from rlvr.trainer.update import build_optimizer
 
 
@@ -56,6 +57,7 @@ class Trainer:
 
 
 def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
+    require_trackers(cfg.log.trackers)  # a missing optional package fails before any loading
     run_dir = Path(cfg.log.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:  # a resume rewrites config.yaml only once the checkpoint accepted it
@@ -73,6 +75,7 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     algo = build_algorithm(cfg.algorithm)
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
                    scheduler, PromptSampler(task.train_rows(), cfg.seed),
-                   MetricsLogger(run_dir, cfg.log.tensorboard),
+                   MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
+                                                         cfg.model_dump(mode="json"), resume)),
                    torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
                    reference=build_reference(policy, algo))
