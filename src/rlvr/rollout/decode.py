@@ -7,9 +7,10 @@ supports the model) writes keys and values into a preallocated cache, prefills e
 prompt once and copies its cache to the group's rows, and compacts the batch when a quarter
 of its rows have finished, so late tokens are computed only for the rows still writing.
 
-Sampling follows ``generate``: logits / temperature, then top-p, then a draw from the global
-torch generator (by inverse CDF, see ``draw``); the recorded logprob is that of the processed
-(sampled-from) distribution.
+Sampling follows ``generate``: logits / temperature, then top-p, then a draw (by inverse CDF, see
+``draw``) from the global torch generator, or with ``Sampler.seeds`` from one generator per prompt,
+so a prompt's samples do not depend on which prompts share its batch; the recorded logprob is
+that of the processed (sampled-from) distribution.
 Equality with ``generate`` on a fixed seed is tested in tests/unit/test_fast_decode.py.
 """
 
@@ -60,8 +61,29 @@ class Sampler:
     stop_ids: list[int]
     record_certainty: bool = False
     certainty: list[torch.Tensor] = field(default_factory=list)
+    seeds: list[int] | None = None
+    """One seed per prompt: prompt b's rows draw from their own generator (None: the global one)."""
+    group_size: int = 1
+    _generators: list[torch.Generator] | None = None
 
-    def __call__(self, logits_BV: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def start(self, device: torch.device) -> None:
+        """Fresh per-prompt generators (a decode call starts each prompt's stream anew)."""
+        if self.seeds is not None:
+            self._generators = [torch.Generator(device=device).manual_seed(int(s))
+                                for s in self.seeds]
+
+    def uniforms(self, rows_B: torch.Tensor, device: torch.device) -> torch.Tensor | None:
+        """u_B1 in [0, 1) for the cache rows ``rows_B`` (output rows), or None for the global
+        generator. Every prompt's generator draws for all its G rows at every step, live or not,
+        so its stream never depends on how the other prompts' rows finish."""
+        if self._generators is None:
+            return None
+        u_N = torch.cat([torch.rand(self.group_size, generator=g, device=device)
+                         for g in self._generators])
+        return u_N[rows_B][:, None]
+
+    def __call__(self, logits_BV: torch.Tensor,
+                 u_B1: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Next token [B] and its logprob under the sampled-from distribution [B]."""
         logits_BV = logits_BV.float()
         if self.record_certainty:
@@ -71,17 +93,19 @@ class Sampler:
             token_B = logits_BV.argmax(dim=-1)
         else:
             logp_BV = torch.log_softmax(top_p_filter(logits_BV / self.temperature, self.top_p), -1)
-            token_B = draw(logp_BV.exp())
+            token_B = draw(logp_BV.exp(), u_B1)
         return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
 
 
-def draw(probs_BV: torch.Tensor) -> torch.Tensor:
+def draw(probs_BV: torch.Tensor, u_B1: torch.Tensor | None = None) -> torch.Tensor:
     """One token per row with the given probabilities, by inverting the CDF at a uniform draw
-    from the global generator (``torch.multinomial`` draws an exponential per vocabulary entry,
+    (``u_B1``, or from the global generator when None; ``torch.multinomial`` draws an exponential per vocabulary entry,
     which costs more than the model's decode step on a CPU). Zero-probability tokens are never
     drawn: ``right=True`` picks the first entry whose CDF exceeds the draw."""
     cdf_BV = probs_BV.cumsum(dim=-1)
-    u_B1 = torch.rand(probs_BV.shape[0], 1, device=probs_BV.device) * cdf_BV[:, -1:]
+    if u_B1 is None:
+        u_B1 = torch.rand(probs_BV.shape[0], 1, device=probs_BV.device)
+    u_B1 = u_B1 * cdf_BV[:, -1:]
     return torch.searchsorted(cdf_BV, u_B1, right=True).squeeze(1).clamp(max=probs_BV.shape[1] - 1)
 
 
@@ -189,8 +213,9 @@ def static_decode(dec: Decoder, prompts: list[list[int]], group_size: int, max_n
     stop_V = torch.zeros(logits_UV.shape[-1], dtype=torch.bool, device=device)
     stop_V[[i for i in sampler.stop_ids if i < len(stop_V)]] = True
     live_B = torch.ones(N, dtype=torch.bool, device=device)
+    sampler.start(device)
     for t in range(max_new_tokens):
-        token_B, logp_B = sampler(logits_BV)
+        token_B, logp_B = sampler(logits_BV, sampler.uniforms(cache.rows_B, device))
         rows = cache.rows_B[live_B]
         tokens_NT[rows, t], logp_NT[rows, t] = token_B[live_B], logp_B[live_B]
         if sampler.record_certainty:

@@ -7,6 +7,7 @@ except to decode text for the verifier.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -61,16 +62,21 @@ class HFEngine:
         return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
 
     def generate(self, rows: list[TaskRow], group_size: int, params: SamplingParams,
-                 progress=None, on_groups=None) -> list[Group]:
+                 progress=None, on_groups=None, seeds: Sequence[int] | None = None) -> list[Group]:
         """``group_size`` completions for each row, decoded in chunks of whole groups.
-        ``on_groups(groups)`` is called with each finished chunk (to start scoring early)."""
+        ``on_groups(groups)`` is called with each finished chunk (to start scoring early).
+        ``seeds[i]`` seeds all sampling of row i's group, so its samples do not depend on the
+        other rows of the call or the chunking (None: the global torch generator)."""
+        if seeds is not None and len(seeds) != len(rows):
+            raise ValueError(f"generate: {len(seeds)} seeds for {len(rows)} rows; give one each")
         if self._inference is not None:  # the adapters may have changed since (a step, a resume)
             self._inference.refresh()
         prompts_per_chunk = max(1, self.batch_size // group_size)
         groups: list[Group] = []
         for start in range(0, len(rows), prompts_per_chunk):
             chunk = rows[start:start + prompts_per_chunk]
-            done = self._generate_chunk(chunk, group_size, params)
+            chunk_seeds = None if seeds is None else list(seeds[start:start + prompts_per_chunk])
+            done = self._generate_chunk(chunk, group_size, params, chunk_seeds)
             if on_groups is not None:
                 on_groups(done)
             groups.extend(done)
@@ -79,15 +85,18 @@ class HFEngine:
         return groups
 
     @torch.no_grad()
-    def _generate_chunk(self, rows: list[TaskRow], group_size: int,
-                        params: SamplingParams) -> list[Group]:
+    def _generate_chunk(self, rows: list[TaskRow], group_size: int, params: SamplingParams,
+                        seeds: list[int] | None = None) -> list[Group]:
         prompts = [self.prompt_ids(row) for row in rows]
         self.policy.model.eval()
         with self.policy.autocast():
             if self.decoder == "static":
-                new_NT, logp_NT, certainty_NT = self._static(prompts, group_size, params)
-            else:
+                new_NT, logp_NT, certainty_NT = self._static(prompts, group_size, params, seeds)
+            elif seeds is None:
                 new_NT, logp_NT, certainty_NT = self._hf_generate(prompts, group_size, params)
+            else:
+                new_NT, logp_NT, certainty_NT = self._hf_generate_seeded(prompts, group_size,
+                                                                         params, seeds)
         groups = []
         for b, row in enumerate(rows):
             samples = [self._sample(row, prompts[b], new_NT[n], logp_NT[n],
@@ -96,10 +105,12 @@ class HFEngine:
             groups.append(Group(row=row, samples=samples))
         return groups
 
-    def _static(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
+    def _static(self, prompts: list[list[int]], group_size: int, params: SamplingParams,
+                seeds: list[int] | None = None):
         """rlvr's decode loop (rollout/decode.py): static KV cache, finished rows dropped."""
         sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
-                          record_certainty=self.record_self_certainty)
+                          record_certainty=self.record_self_certainty, seeds=seeds,
+                          group_size=group_size)
         out = static_decode(Decoder(self.decode_model()), prompts, group_size,
                             params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
                             self.policy.device)
@@ -120,6 +131,25 @@ class HFEngine:
         new_NT = out.sequences[:, ids_BP.shape[1]:]
         certainty_NT = token_self_certainty_NT(out.logits) if self.record_self_certainty else None
         return new_NT, sampled_logprobs(out.scores, new_NT), certainty_NT
+
+    def _hf_generate_seeded(self, prompts: list[list[int]], group_size: int,
+                            params: SamplingParams, seeds: list[int]):
+        """``generate`` one prompt at a time, each under its own seed (``generate`` draws from
+        the global generator, so a shared call would tie prompts' samples together); the global
+        generator's state is restored afterwards."""
+        parts = []
+        devices = [self.policy.device] if self.policy.device.type == "cuda" else []
+        for prompt, seed in zip(prompts, seeds):
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(int(seed))
+                parts.append(self._hf_generate([prompt], group_size, params))
+        width = max(new_NT.shape[1] for new_NT, _, _ in parts)
+        pad = self.policy.tokenizer.pad_token_id
+        new_NT = torch.cat([_pad_right(n, width, pad) for n, _, _ in parts])
+        logp_NT = torch.cat([_pad_right(lp, width, 0.0) for _, lp, _ in parts])
+        certainty_NT = None if parts[0][2] is None else torch.cat(
+            [_pad_right(c.cpu(), width, 0.0) for _, _, c in parts])
+        return new_NT, logp_NT, certainty_NT
 
     def _sample(self, row: TaskRow, prompt: list[int], new_T: torch.Tensor,
                 logp_T: torch.Tensor, certainty_T: torch.Tensor | None = None) -> Sample:
@@ -144,6 +174,12 @@ def pick_decoder(choice: str, model) -> str:
     if choice == "auto":
         return "generate" if blocker is not None else "static"
     return choice
+
+
+def _pad_right(x_NT: torch.Tensor, width: int, value) -> torch.Tensor:
+    """``x_NT`` padded with ``value`` to ``width`` columns (generate stops early when all
+    rows of its call finished)."""
+    return torch.nn.functional.pad(x_NT, (0, width - x_NT.shape[1]), value=value)
 
 
 def sampled_logprobs(scores: tuple[torch.Tensor, ...], new_NT: torch.Tensor) -> torch.Tensor:
