@@ -33,10 +33,11 @@ def test_static_decoder_prompt_samples_do_not_depend_on_the_batch():
 
 
 def test_seeded_draws_leave_the_global_generator_alone():
+    model = tiny()
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    _decode(tiny(), [A], [1])
+    _decode(model, [A], [1])
     assert torch.equal(torch.rand(3), expected)
 
 
