@@ -24,7 +24,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg = resume_config(args.resume, config_path, overrides, args.allow_resume_mismatch)
     else:
         cfg = load_config(config_path, overrides)  # validated before anything heavy is loaded
+    import os
+
+    from rlvr.launch.checks import preflight
+
+    preflight(cfg)  # world size, backend, launcher.nproc: before any model loads
+    if cfg.launcher.nproc > 1 and "WORLD_SIZE" not in os.environ:  # not yet one of the ranks
+        from rlvr.launch.spawn import spawn_train
+
+        return spawn_train(_train_argv(args), cfg.launcher.nproc)
     return train_command(cfg, resume=args.resume is not None)
+
+
+def _train_argv(args: argparse.Namespace) -> list[str]:
+    """The same ``rlvr train`` command line, for each rank to run."""
+    argv = ["train", *([args.config] if args.config else []), *args.overrides]
+    if args.resume is not None:
+        argv += ["--resume", args.resume]
+    if args.allow_resume_mismatch:
+        argv += ["--allow-resume-mismatch", args.allow_resume_mismatch]
+    return argv
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from rlvr.configs.base import Node
 from rlvr.configs.checkpoint import CheckpointConfig, ReliabilityConfig
 from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
 from rlvr.configs.eval import PeriodicEvalConfig
+from rlvr.configs.parallel import LauncherConfig, TrainerConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
@@ -190,6 +191,10 @@ class RunConfig(Node):
     """Resumable checkpoints: how often, how many kept, which changes a resume accepts."""
     reliability: ReliabilityConfig = ReliabilityConfig()
     """Non-finite step guard, deterministic mode, quarantine threshold for broken rows."""
+    trainer: TrainerConfig = TrainerConfig()
+    """How several ranks share the model (ddp / fsdp2), the backend and the collective timeout."""
+    launcher: LauncherConfig = LauncherConfig()
+    """How many processes ``rlvr train`` starts on this machine."""
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":

@@ -62,9 +62,14 @@ def weights_meta(model: torch.nn.Module, base_name: str, lora_cfg: Any) -> dict[
     return meta
 
 
-def write_weights(model: torch.nn.Module, directory: Path, meta: dict[str, Any]) -> None:
-    """``model.safetensors`` or ``adapter.safetensors`` (per ``meta['kind']``) and weights.json."""
-    if meta["kind"] == "lora":
+def write_weights(model: torch.nn.Module, directory: Path, meta: dict[str, Any],
+                  full_state: dict[str, torch.Tensor] | None = None) -> None:
+    """``model.safetensors`` or ``adapter.safetensors`` (per ``meta['kind']``) and weights.json.
+    ``full_state``: the gathered weights of a sharded model (tied aliases already dropped)."""
+    if full_state is not None:
+        save_file({n: t.contiguous() for n, t in full_state.items()},
+                  str(directory / "model.safetensors"), metadata={"format": "pt"})
+    elif meta["kind"] == "lora":
         save_file({n: t.detach().contiguous() for n, t in adapter_state(model).items()},
                   str(directory / "adapter.safetensors"))
     else:

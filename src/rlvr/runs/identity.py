@@ -14,7 +14,7 @@ from typing import Any
 
 # Keys that may change between a run and its resume without changing what is trained:
 # the step budget, logging, checkpoint cadence and evaluation.
-HASH_EXCLUDED = ("steps", "log", "checkpoint", "eval")
+HASH_EXCLUDED = ("steps", "log", "checkpoint", "eval", "trainer", "launcher")
 LIBRARIES = ("rlvr", "torch", "transformers", "safetensors", "numpy", "tokenizers")
 
 

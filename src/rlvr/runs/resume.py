@@ -123,14 +123,28 @@ def stateful_objects(t: Trainer) -> dict[str, Stateful]:
     return objects
 
 
+def gather_full_state(t: Trainer) -> tuple[dict | None, dict | None]:
+    """Collective under fsdp2: the full weights and optimizer state (on rank 0); (None, None)
+    when every rank holds them whole."""
+    if not t.dist.sharded:
+        return None, None
+    from rlvr.trainer.parallel_state import full_model_state, full_optimizer_state
+
+    return full_model_state(t.policy.model), full_optimizer_state(t.policy.model, t.optimizer)
+
+
 def write_trainer(t: Trainer, step: int, counters: dict[str, Any], identity: dict[str, Any],
-                  weights: dict[str, Any]) -> Callable[[Path], None]:
+                  weights: dict[str, Any], full: tuple[dict | None, dict | None] = (None, None)
+                  ) -> Callable[[Path], None]:
     """The ``write_files`` callback of ``checkpoint.commit`` for this trainer; ``weights`` is the
-    weights.json payload (``models.saved.weights_meta``, computed once per run)."""
+    weights.json payload (``models.saved.weights_meta``, computed once per run); ``full`` what
+    ``gather_full_state`` returned."""
+    model_state, optimizer_state = full
+
     def write(directory: Path) -> None:
-        write_weights(t.policy.model, directory, weights)
+        write_weights(t.policy.model, directory, weights, model_state)
         fault_point("ckpt:after_model")
-        write_state(directory, "optimizer", t.optimizer.state_dict())
+        write_state(directory, "optimizer", optimizer_state or t.optimizer.state_dict())
         fault_point("ckpt:after_optimizer")
         write_state(directory, "trainer", trainer_state(t, step, counters))
         (directory / "identity.json").write_text(json.dumps(identity, indent=1, sort_keys=True))
@@ -143,8 +157,14 @@ def read_identity(directory: Path) -> dict[str, Any]:
 
 def restore_trainer(t: Trainer, directory: Path, reset_data: bool = False) -> dict[str, Any]:
     """Load everything back into ``t``; returns the trainer state (``step``, ``counters``...)."""
-    load_weights(t.policy.model, directory, t.cfg.model.name)  # BaseModelMismatch for LoRA
-    t.optimizer.load_state_dict(read_state(directory, "optimizer"))
+    if t.dist.sharded:  # every rank reads the full state and keeps its shard
+        from rlvr.trainer.parallel_state import load_full_model_state, load_full_optimizer_state
+
+        load_full_model_state(t.policy.model, load_file(str(directory / "model.safetensors")))
+        load_full_optimizer_state(t.policy.model, t.optimizer, read_state(directory, "optimizer"))
+    else:
+        load_weights(t.policy.model, directory, t.cfg.model.name)  # BaseModelMismatch (LoRA)
+        t.optimizer.load_state_dict(read_state(directory, "optimizer"))
     state = read_state(directory, "trainer")
     t.scheduler.load_state_dict(state["scheduler"])
     if not reset_data:

@@ -17,7 +17,8 @@ from rlvr.trainer import determinism
 from rlvr.runs.faultpoints import fault_point
 from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite, tensors_finite
 from rlvr.runs.identity import build_identity, mismatches, version_changes
-from rlvr.runs.resume import read_identity, restore_trainer, truncate_jsonl, write_trainer
+from rlvr.runs.resume import (gather_full_state, read_identity, restore_trainer, truncate_jsonl,
+                              write_trainer)
 from rlvr.runs.signals import PreemptionFlag, Preempted
 from rlvr.models.saved import weights_meta
 
@@ -26,6 +27,10 @@ CKPT_DIR = ckpt.CKPT_DIR
 
 if TYPE_CHECKING:  # the trainer imports nothing from runs/
     from rlvr.trainer.trainer import Trainer
+
+
+def _quiet(message: str) -> None:
+    """Ranks other than 0 print nothing (rank 0 says it once)."""
 
 
 class ResumeRefused(ValueError):
@@ -41,7 +46,7 @@ def refuse_fresh_over_checkpoints(run_dir: Path) -> None:
 
 class RunSession:
     def __init__(self, t: Trainer, resume: bool, log: Callable[[str], None] = print) -> None:
-        self.t, self.log = t, log
+        self.t, self.log = t, (log if t.dist.main else _quiet)
         self.root = Path(t.run_dir) / CKPT_DIR
         self.guard = NonFiniteGuard(t.cfg.reliability.max_consecutive_nonfinite)
         self.identity = build_identity(t.cfg.model_dump(mode="json"), t.task.train_rows(),
@@ -57,22 +62,28 @@ class RunSession:
         self.flag = PreemptionFlag()
 
     def _resume(self) -> int:
-        ckpt.remove_partial(self.root)
+        if self.t.dist.main:  # the others wait, then read the same directory
+            ckpt.remove_partial(self.root)
+        self.t.dist.barrier()
         found = ckpt.newest_valid(self.root, self.t.cfg.checkpoint.verify, self.log)
         if found is None:
             self.log(f"rlvr: no complete checkpoint in {self.root}; starting from step 0")
-            (Path(self.t.run_dir) / "config.yaml").write_text(dump_config(self.t.cfg))
+            self._write_config()
             self._truncate_logs(0)
             return 0
         step, directory = found
         problems = self._check_identity(directory)
-        (Path(self.t.run_dir) / "config.yaml").write_text(dump_config(self.t.cfg))
+        self._write_config()
         state = restore_trainer(self.t, directory, reset_data="dataset" in problems)
         self.guard.load_state_dict(state["counters"]["nonfinite"])
         self._truncate_logs(step)
         self.last_saved = step
         self.log(f"rlvr: resumed from {directory} at step {step}")
         return step
+
+    def _write_config(self) -> None:
+        if self.t.dist.main:
+            (Path(self.t.run_dir) / "config.yaml").write_text(dump_config(self.t.cfg))
 
     def _check_identity(self, directory: Path) -> dict[str, str]:
         saved = read_identity(directory)
@@ -94,6 +105,8 @@ class RunSession:
         return problems
 
     def _truncate_logs(self, step: int) -> None:
+        if not self.t.dist.main:
+            return
         for name in ("metrics.jsonl", "samples.jsonl"):
             truncate_jsonl(Path(self.t.run_dir) / name, step)
         self.t.logger.resume_at(step)
@@ -106,10 +119,11 @@ class RunSession:
         t, done = self.t, step + 1
         self.guard.check(t.policy.model, t.optimizer)
         every = t.cfg.checkpoint.every
-        if self.flag.requested or done == t.cfg.steps or (every and done % every == 0):
+        preempted = t.dist.any(self.flag.requested)  # every rank saves, or none
+        if preempted or done == t.cfg.steps or (every and done % every == 0):
             self.save(done)
         fault_point("step_end")
-        if self.flag.requested:
+        if preempted:
             raise Preempted(f"preempted: checkpoint of step {done} saved in {self.root}; continue "
                             f"with `rlvr train --resume {t.run_dir}`")
 
@@ -117,14 +131,18 @@ class RunSession:
         if self.last_saved == step:
             return
         t = self.t
-        if not (tensors_finite(t.policy.model.parameters()) and optimizer_finite(t.optimizer)):
+        finite = tensors_finite(t.policy.model.parameters()) and optimizer_finite(t.optimizer)
+        if t.dist.any(not finite):  # a shard on any rank
             raise NonFiniteAbort(f"step {step}: weights or optimizer moments are not finite; "
                                  f"refusing to checkpoint them (the previous checkpoint is kept)")
         counters = {"nonfinite": self.guard.state_dict(), "prompts": t.prompts.state()}
+        full = gather_full_state(t)  # collective under fsdp2
         try:
-            write = write_trainer(t, step, counters, self.identity, self.weights)
-            ckpt.commit(self.root, step, write, t.cfg.checkpoint.keep_last,
-                        t.cfg.checkpoint.verify)
+            if t.dist.main:  # rank 0 alone writes; the others wait for it
+                write = write_trainer(t, step, counters, self.identity, self.weights, full)
+                ckpt.commit(self.root, step, write, t.cfg.checkpoint.keep_last,
+                            t.cfg.checkpoint.verify)
+            t.dist.barrier()
         except OSError as err:
             previous = f"step {self.last_saved}" if self.last_saved is not None else "none"
             raise ckpt.CheckpointError(

@@ -9,6 +9,7 @@ import torch
 
 from rlvr.algorithms import Algorithm
 from rlvr.algorithms.group_filter import group_rewards
+from rlvr.trainer.parallel import Dist
 from rlvr.types import Group, TrainBatch
 
 __all__ = ["build_train_batch", "group_rewards", "pad_groups"]
@@ -37,9 +38,12 @@ def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
 
 def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
                       ref_logprobs: Callable[[TrainBatch], torch.Tensor] | None = None,
-                      ) -> tuple[TrainBatch, dict[str, float]]:
+                      dist: Dist | None = None) -> tuple[TrainBatch, dict[str, float]]:
     """Padded tensors, the loss mask, reference logprobs (only when KL is on), reward shaping by
-    KL when it sits in the reward, then the advantages. Returns the batch and its metrics."""
+    KL when it sits in the reward, then the advantages. Returns the batch and its metrics.
+    With several ranks ``groups`` are this rank's; advantages see every rank's groups (batch
+    whitening needs them all) and the metrics are those of the whole batch."""
+    dist = dist or Dist()
     rewards_BG, valid_BG = group_rewards(groups)
     batch = pad_groups(groups, pad_id)
     # Samples without a score carry no learning signal: their tokens leave the loss entirely.
@@ -47,15 +51,21 @@ def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
     mask_NT = algo.loss_mask(mask_NT, batch.truncated_N)
     ref_NT = None if ref_logprobs is None else ref_logprobs(batch)
     rewards_BG, metrics = algo.shape_rewards(rewards_BG, batch.sampler_logprobs_NT, ref_NT, mask_NT)
+    if dist.active:  # per-rank means of the shaping statistics -> their mean over ranks
+        metrics = dict(zip(metrics, (v / dist.world for v in dist.sum_floats(
+            list(metrics.values())))))
     # Token counts after the loss mask: token-level whitening weighs what the loss will see.
     tokens_BG = mask_NT.sum(1).reshape(rewards_BG.shape)
-    advantages_N = algo.sample_advantages(rewards_BG, valid_BG, tokens_BG)
-    valid_N = valid_BG.reshape(-1)
+    all_rewards_BG, all_tokens_BG = dist.cat(rewards_BG), dist.cat(tokens_BG)
+    all_valid_BG = dist.cat(valid_BG.to(torch.uint8)).bool()
+    all_advantages_N = algo.sample_advantages(all_rewards_BG, all_valid_BG, all_tokens_BG)
+    advantages_N = all_advantages_N.reshape(dist.world, -1)[dist.rank]
+    valid_N = all_valid_BG.reshape(-1)
     if valid_N.any():
-        metrics["advantage/mean"] = float(advantages_N[valid_N].mean())
-        metrics["advantage/abs_mean"] = float(advantages_N[valid_N].abs().mean())
-        metrics["advantage/zero_share"] = float((advantages_N[valid_N] == 0).float().mean())
-    metrics["update/loss_token_share"] = float(mask_NT.sum()
-                                               / batch.completion_mask_NT.sum().clamp(min=1))
+        metrics["advantage/mean"] = float(all_advantages_N[valid_N].mean())
+        metrics["advantage/abs_mean"] = float(all_advantages_N[valid_N].abs().mean())
+        metrics["advantage/zero_share"] = float((all_advantages_N[valid_N] == 0).float().mean())
+    kept, total = dist.sum_floats([float(mask_NT.sum()), float(batch.completion_mask_NT.sum())])
+    metrics["update/loss_token_share"] = kept / max(total, 1.0)
     return replace(batch, completion_mask_NT=mask_NT, advantages_N=advantages_N,
                    ref_logprobs_NT=ref_NT), metrics

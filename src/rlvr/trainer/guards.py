@@ -86,7 +86,9 @@ class NonFiniteGuard:
 
 
 def tensors_finite(tensors) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in tensors)
+    """Every element finite (of this rank's shard, for sharded tensors)."""
+    return all(bool(torch.isfinite(t.to_local() if hasattr(t, "to_local") else t).all())
+               for t in tensors)
 
 
 def optimizer_finite(optimizer: torch.optim.Optimizer) -> bool:

@@ -8,6 +8,7 @@ No variant names appear here: every algorithm choice was resolved by ``build_alg
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from rlvr.configs.run import RunConfig
 from rlvr.eval.periodic import before_after_table, due, greedy_eval, periodic_eval
+from rlvr.launch.checks import preflight
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
 from rlvr.rollout.hf import SamplingParams
@@ -23,25 +25,48 @@ from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
+from rlvr.trainer.parallel import init_dist
 from rlvr.trainer.reference import reference_scorer
 from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import step_settings, update
 
 
-def rollout(t: Trainer, num_prompts: int) -> list:
-    """Sample ``num_prompts`` prompts and their groups of completions; scoring starts as soon
-    as each group is decoded."""
+def prompt_seeds(seed: int, step: int, start: int, count: int) -> list[int]:
+    """The sampling seed of each prompt of a step, from its position in the step's batch (not
+    from the process), so a step's samples are the same for any world size."""
+    return [((seed * 1_000_003 + step) * 1_048_576 + start + i) % 2**63 for i in range(count)]
+
+
+def rollout(t: Trainer, num_prompts: int, step: int, start: int = 0) -> list:
+    """Sample ``num_prompts`` prompts (every rank draws the same) and this rank's share of their
+    groups of completions, each prompt under its own seed; scoring starts as soon as each group
+    is decoded."""
     cfg = t.cfg.rollout
     params = SamplingParams(cfg.max_new_tokens, cfg.temperature, cfg.top_p)
     submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
-    return t.engine.generate(t.prompts.next(num_prompts), cfg.group_size, params, on_groups=submit)
+    rows = t.dist.shard(t.prompts.next(num_prompts))
+    seeds = t.dist.shard(prompt_seeds(t.cfg.seed, step, start, num_prompts))
+    with t.dist.gathered():  # fsdp2: each rank decodes alone, with the full weights
+        return t.engine.generate(rows, cfg.group_size, params, on_groups=submit, seeds=seeds)
 
 
-def sample_more(t: Trainer, num_prompts: int, counts) -> list:
+def sample_more(t: Trainer, num_prompts: int, counts, step: int, drawn: list[int]) -> list:
     """Rollout and reward for more prompts (dynamic sampling); outcome counts accumulate."""
-    groups = rollout(t, num_prompts)
+    groups = rollout(t, num_prompts, step, start=drawn[0])
+    drawn[0] += num_prompts
     counts.update(score_groups(groups, t.task, t.rewards))
     return groups
+
+
+def whole_batch(t: Trainer, groups: list, counts) -> tuple[list, Counter]:
+    """Every rank's groups and summed outcome counts (metrics and samples of the whole step)."""
+    if not t.dist.active:
+        return groups, counts
+    parts = t.dist.gather_objects((groups, dict(counts)))
+    total: Counter = Counter()
+    for _, part in parts:
+        total.update(part)
+    return [g for part, _ in parts for g in part], total
 
 
 def train_step(t: Trainer, step: int) -> dict[str, float]:
@@ -49,31 +74,47 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
     cfg, timer = t.cfg, StageTimer()
     torch.manual_seed(cfg.seed * 100_003 + step)  # sampling is reproducible per step
     settings = step_settings(cfg)
+    drawn = [cfg.rollout.prompts_per_step]  # prompts drawn this step: the next seed position
     with timer.stage("rollout"):
-        groups = rollout(t, cfg.rollout.prompts_per_step)
+        groups = rollout(t, cfg.rollout.prompts_per_step, step)
     with timer.stage("reward"):
         counts = score_groups(groups, t.task, t.rewards)
         counts.update(mask_invalid_rewards(groups))  # nan / inf scores never reach advantages
-    sampled = rollout_metrics(groups, counts)
+    all_groups, all_counts = whole_batch(t, groups, counts)
+    sampled = rollout_metrics(all_groups, all_counts)
     with timer.stage("group_filter"):
-        groups, filter_metrics = t.algo.fill_groups(groups,
-                                                    sample_more=lambda n: sample_more(t, n, counts))
+        groups, filter_metrics = t.algo.fill_groups(
+            groups, sample_more=lambda n: sample_more(t, n, counts, step, drawn))
     with timer.stage("advantages"):
         ref_scorer, ref_metrics = reference_scorer(t.reference, step, t.optimizer, settings)
         batch, batch_metrics = build_train_batch(groups, t.algo, t.policy.tokenizer.pad_token_id,
-                                                 ref_scorer)
+                                                 ref_scorer, t.dist)
     with timer.stage("update"):
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
-                                t.generator)
+                                t.generator, t.dist)
     with timer.stage("weight_sync"):
         t.engine.sync_weights()
-    if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
-        t.logger.log_samples(step, groups)
+    # the whole step's groups after filtering, for the samples file and the token count
+    step_groups = whole_batch(t, groups, Counter())[0] if t.dist.active else groups
+    if t.dist.main and (step % cfg.log.samples_every == 0 or step == cfg.steps - 1):
+        t.logger.log_samples(step, step_groups)
+    seconds = dict(zip(timer.seconds, (v / t.dist.world for v in t.dist.sum_floats(
+        list(timer.seconds.values())))))  # each stage's mean over ranks
     metrics = {**sampled, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
-               **timer.seconds}
-    tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
-    metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)
+               **seconds}
+    tokens = sum(len(s.completion_ids) for g in step_groups for s in g.samples)
+    metrics["throughput/tokens_per_s"] = tokens / max(sum(seconds.values()), 1e-9)
     return metrics
+
+
+def on_rank0(t: Trainer, run, default):
+    """``run()`` on rank 0 with the full weights (the others wait for it; evaluations are not
+    sharded yet); the same result on every rank."""
+    if not t.dist.active:
+        return run()
+    with t.dist.gathered():
+        result = run() if t.dist.main else default
+        return t.dist.gather_objects(result)[0]
 
 
 def periodic_evaluation(t: Trainer, step: int) -> dict[str, float]:
@@ -81,8 +122,9 @@ def periodic_evaluation(t: Trainer, step: int) -> dict[str, float]:
     periodic = t.cfg.eval.periodic if t.cfg.eval is not None else None
     if not due(periodic, step, t.cfg.steps):
         return {}
-    return periodic_eval(t.engine, t.task, periodic, step, t.run_dir, t.cfg.model.name,
-                         t.cfg.rollout.max_new_tokens, scorer=_scorer(t))
+    return on_rank0(t, lambda: periodic_eval(t.engine, t.task, periodic, step, t.run_dir,
+                                             t.cfg.model.name, t.cfg.rollout.max_new_tokens,
+                                             scorer=_scorer(t)), {})
 
 
 def _scorer(t: Trainer):
@@ -95,18 +137,23 @@ def evaluate(t: Trainer, label: str):
     if t.cfg.eval is None or not getattr(t.cfg.eval, label):
         return None
     max_new = t.cfg.eval.max_new_tokens or t.cfg.rollout.max_new_tokens
-    return greedy_eval(t.engine, t.task, t.task.eval_rows(), max_new,
-                       t.run_dir / f"eval_{label}.json", f"{t.cfg.model.name}@{label}",
-                       _scorer(t), seed=t.cfg.seed)
+    return on_rank0(t, lambda: greedy_eval(t.engine, t.task, t.task.eval_rows(), max_new,
+                                           t.run_dir / f"eval_{label}.json",
+                                           f"{t.cfg.model.name}@{label}", _scorer(t),
+                                           seed=t.cfg.seed), None)
 
 
 def save_final(t: Trainer) -> Path:
     """The trained policy in Hugging Face format (``from_pretrained`` loads it); LoRA adapters
-    are merged into a copy of the weights, so the directory is a plain model."""
+    are merged into a copy of the weights, so the directory is a plain model. Rank 0 writes it
+    (fsdp2: with the weights gathered)."""
     out = t.run_dir / "final"
-    model = merged_copy(t.policy.model) if is_lora(t.policy.model) else t.policy.model
-    model.save_pretrained(out, safe_serialization=True)
-    t.policy.tokenizer.save_pretrained(out)
+    with t.dist.gathered():
+        if t.dist.main:
+            model = merged_copy(t.policy.model) if is_lora(t.policy.model) else t.policy.model
+            model.save_pretrained(out, safe_serialization=True)
+            t.policy.tokenizer.save_pretrained(out)
+        t.dist.barrier()
     return out
 
 
@@ -114,9 +161,15 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
     """Run training from a validated config; returns a summary. ``resume`` continues the run in
     ``cfg.log.run_dir`` from its newest checkpoint that verifies (docs/reliability.md)."""
     started = time.perf_counter()
+    preflight(cfg)  # world size and backend, before any model loads
     if not resume:
         refuse_fresh_over_checkpoints(Path(cfg.log.run_dir))
-    t = setup(cfg, resume)
+    dist = init_dist(cfg)
+    try:
+        t = setup(cfg, resume, dist)
+    except BaseException:
+        dist.close()
+        raise
     session = None
     try:
         session = RunSession(t, resume)
@@ -127,12 +180,14 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
         t.logger.close()  # also when the run stops early (already closed when it finished)
         if t.rewards is not None:
             t.rewards.close()
+        dist.close()
 
 
 def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     cfg, start = t.cfg, session.start_step
     before = evaluate(t, "before") if start == 0 else None
-    bar = tqdm(range(start, cfg.steps), desc="rlvr train", disable=not cfg.log.progress,
+    bar = tqdm(range(start, cfg.steps), desc="rlvr train",
+               disable=not cfg.log.progress or not t.dist.main,
                unit="step", initial=start, total=cfg.steps)
     for step in bar:
         metrics = train_step(t, step)
@@ -147,7 +202,7 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     final_dir = save_final(t)
     t.logger.close()
     table = before_after_table(before, after)
-    if before or after:
+    if (before or after) and t.dist.main:
         (t.run_dir / "eval_summary.txt").write_text(table + "\n")
         print(table)
     return {"run_dir": str(t.run_dir), "final_dir": str(final_dir), "before": before,

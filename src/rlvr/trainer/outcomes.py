@@ -2,7 +2,8 @@
 
 Exit codes: 0 finished or preempted (SIGTERM: checkpoint written), 2 refused before training
 (config, resume identity, dataset quarantine threshold), 3 reward infrastructure abort (cli.py),
-4 aborted during training (non-finite steps, checkpoint write failure, out of memory), 5 a LoRA
+4 aborted during training (non-finite steps, checkpoint write failure, out of memory, another
+rank died or timed out), 5 a LoRA
 checkpoint does not fit the base model (``BaseModelMismatch``, cli.py).
 """
 
@@ -39,6 +40,7 @@ def train_command(cfg, resume: bool) -> int:
     from rlvr.data.quarantine import DatasetRejected
     from rlvr.runs.checkpoint import CheckpointError
     from rlvr.trainer.guards import NonFiniteAbort
+    from rlvr.trainer.parallel import RankFailure
     from rlvr.trainer.loop import train
     from rlvr.runs.session import ResumeRefused
     from rlvr.runs.signals import Preempted
@@ -50,7 +52,8 @@ def train_command(cfg, resume: bool) -> int:
         return 0
     except (ResumeRefused, DatasetRejected) as err:
         raise ConfigError(str(err)) from None
-    except (NonFiniteAbort, CheckpointError, MemoryError, torch.OutOfMemoryError) as err:
+    except (NonFiniteAbort, CheckpointError, MemoryError, torch.OutOfMemoryError,
+            RankFailure) as err:
         print(f"rlvr: aborted: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ABORTED
     print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "

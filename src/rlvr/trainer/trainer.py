@@ -17,6 +17,7 @@ from rlvr.rewards.pipeline import RewardPipeline
 from rlvr.rollout.hf import HFEngine
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
+from rlvr.trainer.parallel import Dist
 from rlvr.trainer.prompts import PromptSampler
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
 from rlvr.trainer.trackers import build_trackers, require_trackers
@@ -54,13 +55,32 @@ class Trainer:
     stateful: dict[str, Stateful] = field(default_factory=dict)
     """Extra objects saved in every checkpoint by name, beside the ones the run always saves
     (``algo.stateful()``, the reference weights, the reward counters: runs/resume.py)."""
+    dist: Dist = field(default_factory=Dist)
+    """This process's rank in a multi-process run (trainer/parallel.py); world size 1 alone."""
 
 
-def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
+class NullLogger:
+    """The logger of ranks other than 0: rank 0 alone writes metrics and samples."""
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        """Rank 0 logs the all-reduced metrics."""
+
+    def resume_at(self, step: int) -> None:
+        """Nothing to rewind."""
+
+    def log_samples(self, step: int, groups) -> None:
+        """Rank 0 writes every rank's samples."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Trainer:
+    dist = dist or Dist()
     require_trackers(cfg.log.trackers)  # a missing optional package fails before any loading
     run_dir = Path(cfg.log.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:  # a resume rewrites config.yaml only once the checkpoint accepted it
+    if not resume and dist.main:  # a resume rewrites config.yaml once the checkpoint accepted it
         (run_dir / "config.yaml").write_text(dump_config(cfg))
         for stale in ("metrics.jsonl", "samples.jsonl"):
             (run_dir / stale).unlink(missing_ok=True)
@@ -68,14 +88,17 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
     set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
     policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
+    algo = build_algorithm(cfg.algorithm)
+    reference = build_reference(policy, algo)  # a full copy on every rank, before sharding
+    dist.prepare(policy.model)  # fsdp2: sharded in place; ddp: rank 0's weights everywhere
     engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size,
                       decoder=cfg.rollout.decoder)
     engine.record_self_certainty = cfg.reward.needs_self_certainty
-    optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
-    algo = build_algorithm(cfg.algorithm)
+    optimizer, scheduler = build_optimizer(policy.model, cfg.optim)  # over the sharded params
+    logger = MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
+                                                   cfg.model_dump(mode="json"), resume)
+                           ) if dist.main else NullLogger()
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, PromptSampler(task.train_rows(), cfg.seed),
-                   MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
-                                                         cfg.model_dump(mode="json"), resume)),
+                   scheduler, PromptSampler(task.train_rows(), cfg.seed), logger,
                    torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
-                   reference=build_reference(policy, algo))
+                   reference=reference, dist=dist)

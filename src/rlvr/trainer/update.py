@@ -19,6 +19,7 @@ from rlvr.models.loader import Policy
 from rlvr.runs.faultpoints import fault_point
 from rlvr.models.logprobs import completion_logprobs
 from rlvr.models.prefix import group_aligned_order
+from rlvr.trainer.parallel import Dist, unwrap_grad_norm
 from rlvr.types import TrainBatch
 
 
@@ -56,6 +57,22 @@ class StatSums:
     def means(self) -> dict[str, float]:
         return {name: total / max(self.tokens, 1.0) for name, total in self.sums.items()}
 
+    def reduced(self, dist: Dist) -> "StatSums":
+        """The sums over every rank (the same names on each: the same loss runs everywhere)."""
+        names = sorted(self.sums)
+        totals = dist.sum_floats([self.tokens, *(self.sums[n] for n in names)])
+        out = StatSums()
+        out.tokens = totals[0]
+        out.sums.update(zip(names, totals[1:]))
+        return out
+
+
+def global_norm(mask_NT: torch.Tensor, max_new_tokens: int, dist: Dist) -> BatchNorm:
+    """``BatchNorm`` of the optimizer batch across all ranks (each rank holds its rows)."""
+    local = BatchNorm.of(mask_NT, max_new_tokens)
+    tokens, sequences = dist.sum_floats([local.num_tokens, local.num_sequences])
+    return BatchNorm(int(tokens), int(sequences), max_new_tokens)
+
 
 @dataclass(frozen=True)
 class StepSettings:
@@ -81,8 +98,12 @@ def prepass(policy: Policy, batch: TrainBatch, micro_batch_size: int, temperatur
 
 
 def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algorithm,
-           settings: StepSettings, generator: torch.Generator) -> dict[str, float]:
-    """Run ``algo.epochs`` passes over ``batch`` in ``algo.minibatches`` optimizer steps each."""
+           settings: StepSettings, generator: torch.Generator,
+           dist: Dist | None = None) -> dict[str, float]:
+    """Run ``algo.epochs`` passes over ``batch`` in ``algo.minibatches`` optimizer steps each.
+    With several ranks ``batch`` is this rank's rows; normalisers, gradients and statistics are
+    summed over the ranks."""
+    dist = dist or Dist()
     policy.model.train()
     old_NT = entropy_NT = None
     if algo.needs_prepass:
@@ -99,12 +120,14 @@ def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algori
             select_NT = None if algo.select_tokens is None else algo.select_tokens(
                 entropy_NT[mb_idx], mb.completion_mask_NT)
             loss = accumulate_gradients(policy, mb, None if old_NT is None else old_NT[mb_idx],
-                                        select_NT, algo, settings, epoch_stats)
+                                        select_NT, algo, settings, epoch_stats, dist)
+            dist.reduce_gradients(policy.model)
             metrics = _optimizer_step(policy, optimizer, settings.max_grad_norm)
-            metrics["loss"] = loss
+            metrics["loss"] = dist.sum_floats([loss])[0]
             scheduler.step()
             for name, value in metrics.items():
                 step_metrics[name].append(value)
+        epoch_stats = epoch_stats.reduced(dist)
         stats.merge(epoch_stats)
         if algo.epochs > 1:  # clipping grows as the policy leaves the rollout policy: per epoch
             per_epoch.update({f"update/epoch{epoch}/{k}": v for k, v in epoch_stats.means().items()
@@ -120,10 +143,12 @@ def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algori
 
 def accumulate_gradients(policy: Policy, mb: TrainBatch, old_NT: torch.Tensor | None,
                          select_NT: torch.Tensor | None, algo: Algorithm,
-                         settings: StepSettings, stats: StatSums) -> float:
+                         settings: StepSettings, stats: StatSums, dist: Dist | None = None
+                         ) -> float:
     """Forward/backward over ``mb`` in micro-batches; gradients accumulate in ``.grad``.
     Returns the minibatch's aggregated loss (the sum of the micro-batches' shares)."""
-    norm = BatchNorm.of(mb.completion_mask_NT, settings.max_new_tokens)
+    dist = dist or Dist()
+    norm = global_norm(mb.completion_mask_NT, settings.max_new_tokens, dist)
     total_loss = 0.0
     for idx in torch.arange(mb.num_sequences).split(settings.micro_batch_size):
         micro = mb.select(idx)
@@ -140,7 +165,7 @@ def accumulate_gradients(policy: Policy, mb: TrainBatch, old_NT: torch.Tensor | 
             entropy_NT=entropy_NT, select_NT=None if select_NT is None else select_NT[idx])
         loss_NT, stats_NT = algo.token_loss(inputs)
         loss = algo.aggregate(loss_NT, micro.completion_mask_NT, norm)
-        loss.backward()
+        (loss * dist.loss_scale if dist.sharded else loss).backward()
         fault_point("backward")  # tests only: RLVR_FAULT
         total_loss += float(loss.detach())
         stats_NT = {**stats_NT, "entropy": entropy_NT.detach(),
@@ -150,7 +175,8 @@ def accumulate_gradients(policy: Policy, mb: TrainBatch, old_NT: torch.Tensor | 
 
 
 def _optimizer_step(policy: Policy, optimizer, max_grad_norm: float) -> dict[str, float]:
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), max_grad_norm)
+    grad_norm = unwrap_grad_norm(
+        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), max_grad_norm))
     lr = optimizer.param_groups[0]["lr"]
     finite = math.isfinite(float(grad_norm))
     if finite:  # a non-finite gradient never reaches the weights; the skip is counted

@@ -1,0 +1,1 @@
+"""Starting the ranks of a multi-process run: checks before anything loads, and ``launcher.nproc``."""
