@@ -42,8 +42,12 @@ def torchrun_driver(spec: list[list[str]], work: Path, nproc: int,
     return subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=timeout)
 
 
-def rlvr(args: list[str], fault: str | None = None, timeout: float = 150
-         ) -> subprocess.CompletedProcess:
-    """``python -m rlvr ARGS`` (``launcher.nproc`` in ARGS spawns the ranks)."""
-    return subprocess.run([sys.executable, "-m", "rlvr", *args], env=env(fault),
+def rlvr(args: list[str], fault: str | None = None, fault_rank: int | None = None,
+         timeout: float = 150) -> subprocess.CompletedProcess:
+    """``python -m rlvr ARGS`` (``launcher.nproc`` in ARGS spawns the ranks); ``fault`` kills
+    rank ``fault_rank`` there (runs/faultpoints.py)."""
+    environ = env(fault)
+    if fault_rank is not None:
+        environ["RLVR_FAULT_RANK"] = str(fault_rank)
+    return subprocess.run([sys.executable, "-m", "rlvr", *args], env=environ,
                           capture_output=True, text=True, timeout=timeout)

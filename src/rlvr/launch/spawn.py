@@ -25,7 +25,7 @@ def spawn_train(argv: list[str], nproc: int) -> int:
     try:
         elastic_launch(config, entrypoint=sys.executable)("-m", "rlvr", *argv)
     except ChildFailedError as err:
-        rank, failure = min(err.failures.items())
+        rank, failure = err.get_first_failure()  # the root cause, not the ranks stopped after
         print(f"rlvr: rank {rank} of {nproc} failed (exit code {failure.exitcode}); the other "
               f"ranks were stopped", file=sys.stderr)
         return failure.exitcode if failure.exitcode > 0 else 1

@@ -4,7 +4,8 @@
 ``RLVR_FAULT=backward:3`` makes the process SIGKILL itself (a real ``kill -9``) the third time the
 ``backward`` point is reached. Points: ``stage:rollout``, ``stage:reward``, ``stage:advantages``,
 ``stage:update``, ``backward``, ``optimizer_step``, ``ckpt:<boundary>`` (checkpoint.py) and
-``step_end``. ``RLVR_FAULT_SIGNAL=TERM`` sends SIGTERM instead (the preemption test).
+``step_end``. ``RLVR_FAULT_SIGNAL=TERM`` sends SIGTERM instead (the preemption test);
+``RLVR_FAULT_RANK=1`` fires only in that rank of a multi-process run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _HITS: Counter = Counter()
 def fault_point(name: str) -> None:
     """Kill this process here if RLVR_FAULT asks for it (tests only; free otherwise)."""
     if not _SPEC or name != _TARGET:
+        return
+    if os.environ.get("RLVR_FAULT_RANK", os.environ.get("RANK", "0")) != os.environ.get("RANK", "0"):
         return
     _HITS[name] += 1
     if _HITS[name] == int(_COUNT or 1):

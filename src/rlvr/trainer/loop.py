@@ -146,14 +146,19 @@ def evaluate(t: Trainer, label: str):
 def save_final(t: Trainer) -> Path:
     """The trained policy in Hugging Face format (``from_pretrained`` loads it); LoRA adapters
     are merged into a copy of the weights, so the directory is a plain model. Rank 0 writes it
-    (fsdp2: with the weights gathered)."""
+    (fsdp2: the weights gathered first, a collective)."""
     out = t.run_dir / "final"
-    with t.dist.gathered():
-        if t.dist.main:
-            model = merged_copy(t.policy.model) if is_lora(t.policy.model) else t.policy.model
-            model.save_pretrained(out, safe_serialization=True)
-            t.policy.tokenizer.save_pretrained(out)
-        t.dist.barrier()
+    full = None
+    if t.dist.sharded:
+        from rlvr.trainer.parallel_state import full_model_state, hf_tied_removed
+
+        full = hf_tied_removed(t.policy.model, full_model_state(t.policy.model,
+                                                                 drop_aliases=False))
+    if t.dist.main:
+        model = merged_copy(t.policy.model) if is_lora(t.policy.model) else t.policy.model
+        model.save_pretrained(out, safe_serialization=True, state_dict=full)
+        t.policy.tokenizer.save_pretrained(out)
+    t.dist.barrier()
     return out
 
 

@@ -18,31 +18,43 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
 FULL = StateDictOptions(full_state_dict=True, cpu_offload=True)
 
 
-def tied_aliases(model: torch.nn.Module) -> dict[str, str]:
-    """Parameter names that alias an earlier one (a tied LM head -> the embedding)."""
-    first: dict[int, str] = {}
-    aliases: dict[str, str] = {}
+def tied_groups(model: torch.nn.Module) -> list[list[str]]:
+    """Names of one parameter held under several names (a tied LM head and the embedding),
+    sorted: ``safetensors.save_model`` keeps the first of each, and so does ``full_model_state``."""
+    names: dict[int, list[str]] = {}
     for name, p in model.named_parameters(remove_duplicate=False):
-        if id(p) in first:
-            aliases[name] = first[id(p)]
-        else:
-            first[id(p)] = name
-    return aliases
+        names.setdefault(id(p), []).append(name)
+    return [sorted(group) for group in names.values() if len(group) > 1]
 
 
-def full_model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Collective: the full weights on rank 0 (empty elsewhere), aliases dropped."""
+def full_model_state(model: torch.nn.Module, drop_aliases: bool = True
+                     ) -> dict[str, torch.Tensor]:
+    """Collective: the full weights on rank 0 (empty elsewhere), each tied tensor once (or under
+    every name: ``save_pretrained`` picks its own)."""
     state = get_model_state_dict(model, options=FULL)
-    for alias in tied_aliases(model):
-        state.pop(alias, None)
+    for group in tied_groups(model) if drop_aliases else []:
+        for alias in group[1:]:
+            state.pop(alias, None)
     return state
+
+
+def hf_tied_removed(model: torch.nn.Module, state: dict[str, torch.Tensor]
+                    ) -> dict[str, torch.Tensor]:
+    """``state`` without the names transformers ties to another (its ``_tied_weights_keys``),
+    as ``save_pretrained`` of the unsharded model writes them (gathered copies share no memory,
+    so it would keep both)."""
+    tied = {alias for group in tied_groups(model) for alias in group}
+    drop = set(getattr(model, "_tied_weights_keys", None) or {}) & tied
+    return {name: t for name, t in state.items() if name not in drop}
 
 
 def load_full_model_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Collective: every rank passes the same full ``state``; each keeps its shard."""
     state = dict(state)
-    for alias, name in tied_aliases(model).items():
-        state.setdefault(alias, state[name])
+    for group in tied_groups(model):
+        kept = next(name for name in group if name in state)
+        for alias in group:
+            state.setdefault(alias, state[kept])
     set_model_state_dict(model, state, options=StateDictOptions(full_state_dict=True))
 
 
