@@ -16,7 +16,8 @@ def main(spec_path: str) -> None:
     from rlvr.config import load_config
     from rlvr.trainer.loop import train
 
-    spec = json.loads(open(spec_path).read())
+    with open(spec_path) as fh:
+        spec = json.load(fh)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=120))
     for overrides in spec["runs"]:

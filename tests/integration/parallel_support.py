@@ -39,7 +39,7 @@ def torchrun_driver(spec: list[list[str]], work: Path, nproc: int,
     else:
         cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}",
                "--master-addr=127.0.0.1", f"--master-port={free_port()}", driver, str(path)]
-    return subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def rlvr(args: list[str], fault: str | None = None, fault_rank: int | None = None,
@@ -50,4 +50,4 @@ def rlvr(args: list[str], fault: str | None = None, fault_rank: int | None = Non
     if fault_rank is not None:
         environ["RLVR_FAULT_RANK"] = str(fault_rank)
     return subprocess.run([sys.executable, "-m", "rlvr", *args], env=environ,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)

@@ -57,7 +57,7 @@ class StatSums:
     def means(self) -> dict[str, float]:
         return {name: total / max(self.tokens, 1.0) for name, total in self.sums.items()}
 
-    def reduced(self, dist: Dist) -> "StatSums":
+    def reduced(self, dist: Dist) -> StatSums:
         """The sums over every rank (the same names on each: the same loss runs everywhere)."""
         names = sorted(self.sums)
         totals = dist.sum_floats([self.tokens, *(self.sums[n] for n in names)])
