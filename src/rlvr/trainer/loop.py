@@ -211,4 +211,4 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
         (t.run_dir / "eval_summary.txt").write_text(table + "\n")
         print(table)
     return {"run_dir": str(t.run_dir), "final_dir": str(final_dir), "before": before,
-            "after": after, "wall_s": time.perf_counter() - started}
+            "after": after, "wall_s": time.perf_counter() - started, "rank": t.dist.rank}

@@ -56,6 +56,8 @@ def train_command(cfg, resume: bool) -> int:
             RankFailure) as err:
         print(f"rlvr: aborted: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ABORTED
+    if summary.get("rank", 0) != 0:  # rank 0 says it once
+        return 0
     print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "
           f"wall time: {summary['wall_s']:.0f} s")
     return 0

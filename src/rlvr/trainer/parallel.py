@@ -71,12 +71,13 @@ class Dist:
     def sum_floats(self, values: list[float]) -> list[float]:
         if not self.active:
             return list(values)
-        return self.sum_(torch.tensor(values, dtype=torch.float64)).tolist()
+        # on the backend's device: NCCL reduces CUDA tensors only
+        return self.sum_(torch.tensor(values, dtype=torch.float64, device=self.device)).tolist()
 
     def max_int(self, value: int) -> int:
         if not self.active:
             return value
-        t = torch.tensor([value], dtype=torch.int64)
+        t = torch.tensor([value], dtype=torch.int64, device=self.device)
         self._call("all_reduce", dist.all_reduce, t, op=dist.ReduceOp.MAX)
         return int(t)
 
@@ -92,9 +93,10 @@ class Dist:
         """Every rank's ``x`` (the same shape on every rank) concatenated along dim 0."""
         if not self.active:
             return x
-        parts = [torch.empty_like(x) for _ in range(self.world)]
-        self._call("all_gather", dist.all_gather, parts, x.contiguous())
-        return torch.cat(parts)
+        local = x.to(self.device).contiguous()
+        parts = [torch.empty_like(local) for _ in range(self.world)]
+        self._call("all_gather", dist.all_gather, parts, local)
+        return torch.cat(parts).to(x.device)
 
     def barrier(self) -> None:
         if self.active:
