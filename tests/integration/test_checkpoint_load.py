@@ -32,7 +32,9 @@ def _train(args: list[str]) -> None:
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory, tiny_model_dir, task_file) -> Path:
     run_dir = tmp_path_factory.mktemp("ckpt-full") / "run"
-    _train(train_args(tiny_model_dir, task_file, run_dir, steps=2, every=1))
+    # seed 4: both steps have reward signal under per-prompt sampling seeds (with seed 3 the
+    # first step's 4 samples all score 0, so step 1 leaves the weights as they were)
+    _train(train_args(tiny_model_dir, task_file, run_dir, steps=2, every=1) + ["seed=4"])
     return run_dir
 
 
