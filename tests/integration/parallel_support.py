@@ -43,10 +43,10 @@ def torchrun_driver(spec: list[list[str]], work: Path, nproc: int,
 
 
 def rlvr(args: list[str], fault: str | None = None, fault_rank: int | None = None,
-         timeout: float = 150) -> subprocess.CompletedProcess:
+         timeout: float = 150, signal: str | None = None) -> subprocess.CompletedProcess:
     """``python -m rlvr ARGS`` (``launcher.nproc`` in ARGS spawns the ranks); ``fault`` kills
-    rank ``fault_rank`` there (runs/faultpoints.py)."""
-    environ = env(fault)
+    (or with ``signal='STOP'`` freezes) rank ``fault_rank`` there (runs/faultpoints.py)."""
+    environ = env(fault, signal)
     if fault_rank is not None:
         environ["RLVR_FAULT_RANK"] = str(fault_rank)
     return subprocess.run([sys.executable, "-m", "rlvr", *args], env=environ,

@@ -5,7 +5,8 @@
 ``backward`` point is reached. Points: ``stage:rollout``, ``stage:reward``, ``stage:advantages``,
 ``stage:update``, ``backward``, ``optimizer_step``, ``ckpt:<boundary>`` (checkpoint.py) and
 ``step_end``. ``RLVR_FAULT_SIGNAL=TERM`` sends SIGTERM instead (the preemption test);
-``RLVR_FAULT_RANK=1`` fires only in that rank of a multi-process run.
+``STOP`` freezes the process (a hung rank); ``RLVR_FAULT_RANK=1`` fires only in that rank of a
+multi-process run.
 """
 
 from __future__ import annotations
@@ -27,5 +28,6 @@ def fault_point(name: str) -> None:
         return
     _HITS[name] += 1
     if _HITS[name] == int(_COUNT or 1):
-        sig = signal.SIGTERM if os.environ.get("RLVR_FAULT_SIGNAL") == "TERM" else signal.SIGKILL
+        sig = {"TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}.get(
+            os.environ.get("RLVR_FAULT_SIGNAL", ""), signal.SIGKILL)
         os.kill(os.getpid(), sig)
