@@ -15,11 +15,12 @@ import torch
 from tqdm import tqdm
 
 from rlvr.configs.run import RunConfig
-from rlvr.eval.periodic import before_after_table, due, greedy_eval, periodic_eval
+from rlvr.eval.periodic import due, greedy_eval, periodic_eval
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
 from rlvr.rollout.hf import SamplingParams
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
+from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
@@ -131,11 +132,20 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
 
 def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     cfg, start = t.cfg, session.start_step
+    print(start_banner(cfg, t.policy, t.run_dir, start), flush=True)
+    eval_started = time.perf_counter()
     before = evaluate(t, "before") if start == 0 else None
+    eval_s_per_prompt = (time.perf_counter() - eval_started) / max(1, len(t.task.eval_rows())) \
+        if before is not None else 0.0
     bar = tqdm(range(start, cfg.steps), desc="rlvr train", disable=not cfg.log.progress,
                unit="step", initial=start, total=cfg.steps)
     for step in bar:
+        step_started = time.perf_counter()
         metrics = train_step(t, step)
+        if step == start and cfg.steps - step > 1:  # an honest ETA from a measured step
+            after_prompts = len(t.task.eval_rows()) if cfg.eval is not None and cfg.eval.after else 0
+            bar.write(eta_line(time.perf_counter() - step_started, cfg.steps - step - 1,
+                               after_prompts, eval_s_per_prompt))
         metrics.update(periodic_evaluation(t, step))
         session.observe(step, metrics)  # non-finite counters
         t.logger.log(step, metrics)
@@ -146,9 +156,8 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     after = evaluate(t, "after")
     final_dir = save_final(t)
     t.logger.close()
-    table = before_after_table(before, after)
-    if before or after:
-        (t.run_dir / "eval_summary.txt").write_text(table + "\n")
-        print(table)
+    summary = final_summary(t.run_dir, time.perf_counter() - started)
+    (t.run_dir / "eval_summary.txt").write_text(summary + "\n")
+    print(summary)
     return {"run_dir": str(t.run_dir), "final_dir": str(final_dir), "before": before,
             "after": after, "wall_s": time.perf_counter() - started}

@@ -53,6 +53,5 @@ def train_command(cfg, resume: bool) -> int:
     except (NonFiniteAbort, CheckpointError, MemoryError, torch.OutOfMemoryError) as err:
         print(f"rlvr: aborted: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_ABORTED
-    print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "
-          f"wall time: {summary['wall_s']:.0f} s")
+    print(f"final model (Hugging Face format): {summary['final_dir']}")
     return 0
