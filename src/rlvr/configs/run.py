@@ -16,6 +16,7 @@ from rlvr.configs.eval import PeriodicEvalConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
+from rlvr.configs.selection import DataConfig
 from rlvr.configs.tracker import TRACKER_NAMES, TensorBoardTrackerConfig, TrackerConfig
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -173,6 +174,9 @@ class RunConfig(Node):
     """The policy model, its dtype, device and optional LoRA adapters."""
     task: TaskConfig = ReasoningGymTaskConfig()
     """The task (prompts, references and verifier); chosen by ``kind``."""
+    data: DataConfig = DataConfig()
+    """How train prompts are chosen each step: the selection policy (uniform, band, variance,
+    retire) over a per-prompt pass-rate history."""
     rollout: RolloutConfig = RolloutConfig()
     """How completions are sampled: batch shape, sampling parameters, engine."""
     algorithm: AlgorithmConfig = AlgorithmConfig()

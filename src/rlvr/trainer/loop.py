@@ -55,6 +55,7 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
     with timer.stage("reward"):
         counts = score_groups(groups, t.task, t.rewards)
         counts.update(mask_invalid_rewards(groups))  # nan / inf scores never reach advantages
+        select_metrics = t.prompts.observe(groups, step)  # pass-rate history of the selection
     sampled = rollout_metrics(groups, counts)
     with timer.stage("group_filter"):
         groups, filter_metrics = t.algo.fill_groups(groups,
@@ -70,7 +71,7 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         t.engine.sync_weights()
     if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
         t.logger.log_samples(step, groups)
-    metrics = {**sampled, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
+    metrics = {**sampled, **select_metrics, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
                **timer.seconds}
     tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)

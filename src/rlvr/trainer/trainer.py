@@ -74,7 +74,7 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
     algo = build_algorithm(cfg.algorithm)
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, PromptSampler(task.train_rows(), cfg.seed),
+                   scheduler, PromptSampler(task.train_rows(), cfg.seed, cfg.data.selection),
                    MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
                                                          cfg.model_dump(mode="json"), resume)),
                    torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
