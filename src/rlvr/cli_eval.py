@@ -48,6 +48,12 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
                    help="prompts generated (and saved) together; the unit of resumption")
     p.add_argument("--out", help="results JSON (default: evals/<model>__<task>__n<N>.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--suite", help="benchmark suites instead of the task: math500, aime, amc, "
+                   "gsm8k, gpqa, humaneval (comma-separated) or all; --out is then a directory")
+    p.add_argument("--suite-dir", help="directory holding the suites' files (default: "
+                   "$RLVR_SUITES)")
+    p.add_argument("--suite-sample", action="store_true",
+                   help="use the small samples shipped with rlvr (for tests)")
     p.add_argument("overrides", nargs="*", help="dotted config overrides, e.g. task.eval_size=32")
     p.set_defaults(func=run_eval)
 
@@ -110,6 +116,9 @@ def run_eval(args: argparse.Namespace) -> int:
     overrides += [f"task.eval_size={args.prompts}"] if args.prompts else []
     cfg = load_config(args.config, overrides)
     settings = _settings(args, cfg.rollout.max_new_tokens)
+    if args.suite:  # benchmark suites: eval/suites.py
+        from rlvr.eval.suites import run_suites
+        return run_suites(args, cfg, settings, _slug(cfg.model.name))
     task = build_task(cfg.task)
     rows = task.eval_rows()
     out = Path(args.out or f"evals/{_slug(cfg.model.name)}__{_slug(task.name)}__n{args.n}.json")
