@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rlvr.data.math_tasks import gold_answer
 from rlvr.data.split import RowListTask
