@@ -56,7 +56,7 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
     config) run in the reward worker pool, exactly as training scores it. ``context`` (for
     example the task and model config) is stored with the settings and must match on resume."""
     if sampling_params is None:
-        from rlvr.rollout.hf import SamplingParams as sampling_params
+        from rlvr.rollout.engine import SamplingParams as sampling_params
     if scorer is None:
         from rlvr.rewards.pipeline import RewardPipeline
 

@@ -18,7 +18,7 @@ from rlvr.configs.run import RunConfig
 from rlvr.eval.periodic import before_after_table, due, greedy_eval, periodic_eval
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
-from rlvr.rollout.hf import SamplingParams
+from rlvr.rollout.engine import SamplingParams
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.guards import mask_invalid_rewards
