@@ -25,6 +25,9 @@ from rlvr.types import Group, TaskRow, is_correct
 
 
 class Engine(Protocol):
+    """What evaluation needs of a rollout engine (rollout/engine.py ``RolloutEngine``), built
+    once by ``build_engine`` and passed in."""
+
     def generate(self, rows: list[TaskRow], group_size: int, params: Any,
                  progress: Any = None) -> list[Group]: ...
 

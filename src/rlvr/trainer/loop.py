@@ -66,14 +66,28 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
                                 t.generator)
     with timer.stage("weight_sync"):
-        t.engine.sync_weights()
+        sync_metrics = sync_engine(t)
     if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
         t.logger.log_samples(step, groups)
     metrics = {**sampled, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
-               **timer.seconds}
+               **sync_metrics, **timer.seconds}
     tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)
     return metrics
+
+
+def policy_version(t: Trainer) -> int:
+    """Optimizer steps taken so far (the scheduler steps once per optimizer step, and a resume
+    restores it): the version of the weights samples are drawn from."""
+    return int(t.scheduler.last_epoch)
+
+
+def sync_engine(t: Trainer) -> dict[str, float]:
+    """Hand the engine the weights of the current policy version (``sync/bytes``, and the
+    version as ``policy/version``)."""
+    version = policy_version(t)
+    out = t.engine.sync_weights(t.weights() if t.weights is not None else (), version)
+    return {**out, "policy/version": float(version)}
 
 
 def periodic_evaluation(t: Trainer, step: int) -> dict[str, float]:
@@ -125,12 +139,14 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
         if session is not None:
             session.close()
         t.logger.close()  # also when the run stops early (already closed when it finished)
+        t.engine.close()
         if t.rewards is not None:
             t.rewards.close()
 
 
 def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     cfg, start = t.cfg, session.start_step
+    sync_engine(t)  # a resume restored the weights after the engine was built
     before = evaluate(t, "before") if start == 0 else None
     bar = tqdm(range(start, cfg.steps), desc="rlvr train", disable=not cfg.log.progress,
                unit="step", initial=start, total=cfg.steps)
