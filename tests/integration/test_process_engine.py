@@ -104,3 +104,30 @@ def test_lora_syncs_merged_weights(tiny_model_dir, task_file, tmp_path):
     separate = _separate(tiny_model_dir, task_file, tmp_path / "proc",
                          lora + ["rollout.engine=hf_process", "rollout.sync.name=filesystem"])
     _assert_same(reference, separate)
+
+
+def test_a_dead_engine_process_is_an_error_naming_it(tiny_model_dir, tmp_path):
+    import os
+    import signal
+
+    from rlvr.config import load_config
+    from rlvr.models.loader import load_policy
+    from rlvr.rollout.engine import SamplingParams, build_engine
+    from rlvr.rollout.process import EngineProcessError
+    from rlvr.types import TaskRow
+
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "model.device=cpu",
+                             "rollout.engine=hf_process", "rollout.sync.name=filesystem",
+                             "rollout.engine.request_timeout_s=30"])
+    engine = build_engine(cfg, load_policy(cfg.model), tmp_path)
+    try:
+        rows = [TaskRow("a", "1 + 1 = ?", "2")]
+        groups = engine.generate(rows, 2, SamplingParams(3))
+        assert [len(g.samples) for g in groups] == [2]
+        pid = engine.process.pid
+        os.kill(pid, signal.SIGKILL)
+        engine.process.join(timeout=10)
+        with pytest.raises(EngineProcessError, match=f"engine process \\(pid {pid}\\)"):
+            engine.generate(rows, 2, SamplingParams(3))
+    finally:
+        engine.close()

@@ -40,6 +40,7 @@ class ProcessEngine(TokenGroupEngine):
         self.batch_size = batch_size
         self.request_timeout_s = knobs.request_timeout_s
         self.policy_version = 0
+        self.device = torch.device(policy.device)
         self.sender = build_sender(cfg.rollout.sync, run_dir, policy.device, "the engine process")
         spec = {"model": cfg.model.model_dump(mode="json") | {"lora": None},
                 "decoder": knobs.decoder, "batch_size": batch_size,
@@ -67,10 +68,10 @@ class ProcessEngine(TokenGroupEngine):
 
     def _complete(self, requests: Sequence[TokenRequest]) -> list[list[TokenCompletion]]:
         unseeded = any(r.seed is None for r in requests)
-        rng = torch.get_rng_state() if unseeded else None
+        rng = _rng_state(self.device) if unseeded else None
         completions, rng_after = self._call("generate", {"requests": list(requests), "rng": rng})
         if rng_after is not None:
-            torch.set_rng_state(rng_after)
+            _set_rng_state(rng_after)
         return completions
 
     def sync_weights(self, named_tensors: NamedTensors, version: int) -> dict[str, float]:
@@ -161,11 +162,27 @@ def _start(spec: dict[str, Any]) -> tuple[Any, Any]:
     return engine, build_receiver(spec["sync"])
 
 
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    """The global generators the decoder draws from: CPU, and the device's on CUDA."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = (device.index or 0, torch.cuda.get_rng_state(device))
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state:
+        index, cuda_state = state["cuda"]
+        torch.cuda.set_rng_state(cuda_state, index)
+
+
 def _generate(engine: Any, receiver: Any, payload: dict[str, Any]) -> Any:
-    if payload["rng"] is not None:
-        torch.set_rng_state(payload["rng"])
+    rng = payload["rng"]
+    if rng is not None:
+        _set_rng_state(rng)
     completions = engine.generate_tokens(payload["requests"])
-    return completions, torch.get_rng_state() if payload["rng"] is not None else None
+    return completions, None if rng is None else _rng_state(torch.device(engine.policy.device))
 
 
 def _sync(engine: Any, receiver: Any, ticket: dict[str, Any]) -> None:

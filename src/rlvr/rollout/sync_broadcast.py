@@ -5,7 +5,7 @@ never touches the trainer's own ``torch.distributed`` world (DDP / FSDP ranks).
 Tensors are flattened into buckets of ``rollout.sync.bucket_mb`` MiB (one dtype per bucket):
 few large collectives instead of one per tensor. The ticket tells the engine each tensor's
 name, shape, dtype, bucket and offset. Backend: gloo on CPU, NCCL when the weights are on
-CUDA (``rollout.sync.backend`` overrides). The group's timeout bounds the rendezvous and every
+CUDA (``rollout.sync.backend`` overrides; gloo stages CUDA weights through CPU memory). The group's timeout bounds the rendezvous and every
 collective; a peer that does not answer becomes a ``WeightSyncError`` naming it.
 """
 
@@ -69,7 +69,7 @@ class BroadcastSender:
     def __init__(self, cfg: Any, run_dir: Any = None, device: Any = "cpu",
                  peer: str = "the engine") -> None:
         self.backend = pick_backend(cfg.backend, device)
-        self.device = torch.device(device)
+        self.device = torch.device(device) if self.backend == "nccl" else torch.device("cpu")
         self.timeout_s = cfg.timeout_s
         self.bucket_bytes = int(cfg.bucket_mb * 2**20)
         self.peer = peer
