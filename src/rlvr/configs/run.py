@@ -102,7 +102,7 @@ class RolloutConfig(Node):
         return data
 
     @model_validator(mode="after")
-    def _engine_takes_sync(self) -> "RolloutConfig":
+    def _engine_takes_sync(self) -> RolloutConfig:
         if self.sync.name not in self.engine.syncs:
             raise ValueError(
                 f"rollout.engine.name={self.engine.name} cannot work with rollout.sync.name="

@@ -43,7 +43,7 @@ class HFEngine(TokenGroupEngine):
         """The version of the weights decoded now (set by ``sync_weights``)."""
 
     @classmethod
-    def from_config(cls, cfg, policy: Policy, run_dir=None, min_batch: int = 1) -> "HFEngine":
+    def from_config(cls, cfg, policy: Policy, run_dir=None, min_batch: int = 1) -> HFEngine:
         knobs = cfg.rollout.engine
         engine = cls(policy, cfg.task.system_prompt, cfg.task.instruction,
                      max(knobs.batch_size, min_batch), decoder=knobs.decoder)

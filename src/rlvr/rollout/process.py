@@ -59,7 +59,7 @@ class ProcessEngine(TokenGroupEngine):
 
     @classmethod
     def from_config(cls, cfg: Any, policy: Any, run_dir: Any = None,
-                    min_batch: int = 1) -> "ProcessEngine":
+                    min_batch: int = 1) -> ProcessEngine:
         """Start the child and send it the policy's weights as they are now (version 0; the
         trainer syncs again once a resume has restored its weights)."""
         engine = cls(policy, cfg, run_dir, max(cfg.rollout.engine.batch_size, min_batch))
@@ -80,10 +80,10 @@ class ProcessEngine(TokenGroupEngine):
         self._post("sync", ticket)
         try:
             sent = self.sender.transfer(ticket)
-        except WeightSyncError as err:
+        except WeightSyncError:
             if self.conn.poll(0.5):  # the child failed first: its reason is the one to show
                 self._reply("sync", 0)
-            raise err
+            raise
         self._reply("sync", self.request_timeout_s)
         self.policy_version = version
         return {"sync/bytes": float(sent)}

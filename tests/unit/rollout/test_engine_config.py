@@ -80,3 +80,19 @@ def test_self_certainty_with_an_engine_without_logits_fails_naming_both(monkeypa
     assert "reward term 'self_certainty'" in message and "rollout.engine.name=hf_process" in message
     assert "'logits'" in message
     engines.check_engine(load_config(None, ["reward.terms=[{name: self_certainty}]"]))  # hf: ok
+
+
+def test_setup_refuses_the_engine_before_any_model_loads(monkeypatch, tmp_path):
+    from rlvr.rollout import engine as engines
+    from rlvr.rollout.process import ProcessEngine
+    from rlvr.trainer.trainer import setup
+
+    class NoLogits(ProcessEngine):
+        capabilities = frozenset()
+
+    monkeypatch.setitem(engines.ENGINES, "hf_process", NoLogits)
+    cfg = load_config(None, [f"model.name={tmp_path / 'no-such-model'}", "rollout.engine=hf_process",
+                             "rollout.sync.name=filesystem", "reward.terms=[{name: self_certainty}]",
+                             f"log.run_dir={tmp_path / 'run'}", "log.tensorboard=false"])
+    with pytest.raises(ValueError, match="needs an engine with capability 'logits'"):
+        setup(cfg)  # not a missing-model error: the model was never looked for
