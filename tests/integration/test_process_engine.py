@@ -131,3 +131,20 @@ def test_a_dead_engine_process_is_an_error_naming_it(tiny_model_dir, tmp_path):
             engine.generate(rows, 2, SamplingParams(3))
     finally:
         engine.close()
+
+
+def test_rlvr_eval_through_the_separate_process_engine(tiny_model_dir, tmp_path):
+    """`rlvr eval` builds its engine through build_engine: hf_process gives the same file."""
+    from rlvr.cli_eval import main
+
+    def run(out: Path, extra: list[str]) -> dict:
+        assert main(["eval", "--model", str(tiny_model_dir), "--task", "chain_sum", "--n", "2",
+                     "--k", "1,2", "--prompts", "3", "--max-new-tokens", "5", "--quiet",
+                     "--out", str(out), "task.train_size=10", "model.autocast='off'",
+                     "reward.pool.deadline_s=120", *extra]) == 0
+        return json.loads(out.read_text())
+
+    inproc = run(tmp_path / "hf.json", [])
+    separate = run(tmp_path / "proc.json", ["rollout.engine=hf_process",
+                                            "rollout.sync.name=broadcast"])
+    assert separate["prompts"] == inproc["prompts"] and separate["summary"] == inproc["summary"]
