@@ -148,3 +148,27 @@ def test_rlvr_eval_through_the_separate_process_engine(tiny_model_dir, tmp_path)
     separate = run(tmp_path / "proc.json", ["rollout.engine=hf_process",
                                             "rollout.sync.name=broadcast"])
     assert separate["prompts"] == inproc["prompts"] and separate["summary"] == inproc["summary"]
+
+
+@pytest.mark.slow  # two more runs with a child process each (~30 s on 2 cores)
+def test_a_resumed_separate_process_run_ends_as_the_inprocess_one(inprocess, tiny_model_dir,
+                                                                  task_file, tmp_path):
+    """A resume restores the weights after the engine was built: the trainer syncs them (at
+    their version) before the first rollout, so the resumed run ends identical."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from rlvr.config import load_config
+    from rlvr.trainer.loop import train
+
+    run_dir = tmp_path / "run"
+    args = _args(tiny_model_dir, task_file, run_dir, ["rollout.engine=hf_process",
+                                                      "rollout.sync.name=filesystem"])
+    args = [a for a in args if not a.startswith("checkpoint.every")] + ["checkpoint.every=1"]
+    train(load_config(None, args))
+    shutil.rmtree(run_dir / "ckpt" / f"step_{STEPS:08d}")  # as if killed before the last save
+    out = train(load_config(None, args), resume=True)
+    assert [s["policy_version"] for s in _samples(run_dir)][-1] == STEPS - 1
+    _assert_same(inprocess, (_samples(run_dir),
+                             load_file(str(Path(out["final_dir"]) / "model.safetensors"))))
