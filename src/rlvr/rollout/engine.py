@@ -41,6 +41,9 @@ NamedTensors = Iterable[tuple[str, torch.Tensor]]
 
 @dataclass(frozen=True)
 class SamplingParams:
+    """How to sample: at most ``max_new_tokens`` new tokens, logits / ``temperature``, then
+    nucleus ``top_p``; ``greedy`` takes the argmax instead."""
+
     max_new_tokens: int
     temperature: float = 1.0
     top_p: float = 1.0
