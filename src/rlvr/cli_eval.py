@@ -108,7 +108,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from rlvr.models.loader import load_policy
     from rlvr.configs.reward import RewardConfig
     from rlvr.rewards.pipeline import RewardPipeline
-    from rlvr.rollout.hf import HFEngine
+    from rlvr.rollout.engine import build_engine, check_engine
 
     overrides = list(args.overrides)
     overrides += [f"model.name={args.model}"] if args.model else []
@@ -122,16 +122,19 @@ def run_eval(args: argparse.Namespace) -> int:
     task = build_task(cfg.task)
     rows = task.eval_rows()
     out = Path(args.out or f"evals/{_slug(cfg.model.name)}__{_slug(task.name)}__n{args.n}.json")
+    check_engine(cfg)
     policy = load_policy(cfg.model, base=args.base)
-    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction,
-                      batch_size=max(cfg.rollout.batch_size, args.n), decoder=cfg.rollout.decoder)
+    engine = build_engine(cfg, policy, out.parent, min_batch=args.n)
     context = {"task": cfg.task.model_dump(mode="json"), "model": cfg.model.model_dump(mode="json")}
     # The task's verifier alone (no shaping terms), in workers configured by reward.pool.
     scoring = RewardConfig(pool=cfg.reward.pool,
                            max_infra_error_share=cfg.reward.max_infra_error_share)
-    with RewardPipeline(task, scoring) as pipeline:
-        result = evaluate(engine, task, rows, settings, cfg.model.name, out,
-                          progress=not args.quiet, scorer=pipeline.score, context=context)
+    try:
+        with RewardPipeline(task, scoring) as pipeline:
+            result = evaluate(engine, task, rows, settings, cfg.model.name, out,
+                              progress=not args.quiet, scorer=pipeline.score, context=context)
+    finally:
+        engine.close()
     print(_summary_text(result))
     print(f"results: {out}")
     return 0

@@ -45,19 +45,22 @@ def run_suites(args: argparse.Namespace, cfg: Any, settings: Any, model_slug: st
     names = suite_names(args.suite)
     tasks = [load_suite(n, args.suite_dir, args.suite_sample, args.prompts) for n in names]
     out_dir = suite_out_dir(args, model_slug)
-    engine = _engine(cfg, load_policy(cfg.model, base=args.base), settings.n)
+    engine = _engine(cfg, load_policy(cfg.model, base=args.base), settings.n, out_dir)
     scoring = RewardConfig(pool=cfg.reward.pool,
                            max_infra_error_share=cfg.reward.max_infra_error_share)
     results, sections = [], []
-    for name, task in zip(names, tasks):
-        context = {"suite": name, "sample": bool(args.suite_sample),
-                   "model": cfg.model.model_dump(mode="json")}
-        with RewardPipeline(task, scoring) as pipeline:
-            result = evaluate(engine, task, task.eval_rows(), settings, cfg.model.name,
-                              out_dir / f"{name}__n{settings.n}.json", progress=not args.quiet,
-                              scorer=pipeline.score, context=context)
-        results.append(result)
-        sections.append(f"## {task.suite.title} ({name})\n\n{curve_table([result], [name])}")
+    try:
+        for name, task in zip(names, tasks):
+            context = {"suite": name, "sample": bool(args.suite_sample),
+                       "model": cfg.model.model_dump(mode="json")}
+            with RewardPipeline(task, scoring) as pipeline:
+                result = evaluate(engine, task, task.eval_rows(), settings, cfg.model.name,
+                                  out_dir / f"{name}__n{settings.n}.json", progress=not args.quiet,
+                                  scorer=pipeline.score, context=context)
+            results.append(result)
+            sections.append(f"## {task.suite.title} ({name})\n\n{curve_table([result], [name])}")
+    finally:
+        engine.close()  # an engine in another process stops with the evaluation
     text = "\n\n".join(sections + [f"## Overall\n\n{overall_table(results, names)}"]) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "suites.md").write_text(text)
@@ -66,10 +69,10 @@ def run_suites(args: argparse.Namespace, cfg: Any, settings: Any, model_slug: st
     return 0
 
 
-def _engine(cfg: Any, policy: Any, n: int) -> Any:
-    """The rollout engine, built as `rlvr eval` builds it; the suite rows carry their own
-    answer-format instruction, so only the config's system prompt is used."""
-    from rlvr.rollout.hf import HFEngine
+def _engine(cfg: Any, policy: Any, n: int, out_dir: Path) -> Any:
+    """The rollout engine ``cfg.rollout.engine`` names, built as `rlvr eval` builds it; the suite
+    rows carry their own answer-format instruction, so the config's instruction is dropped."""
+    from rlvr.rollout.engine import build_engine
 
-    return HFEngine(policy, cfg.task.system_prompt, None,
-                    batch_size=max(cfg.rollout.batch_size, n), decoder=cfg.rollout.decoder)
+    no_instruction = cfg.model_copy(update={"task": cfg.task.model_copy(update={"instruction": None})})
+    return build_engine(no_instruction, policy, out_dir, min_batch=n)

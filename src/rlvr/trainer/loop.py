@@ -18,7 +18,7 @@ from rlvr.configs.run import RunConfig
 from rlvr.eval.periodic import due, greedy_eval, periodic_eval
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
-from rlvr.rollout.hf import SamplingParams
+from rlvr.rollout.engine import SamplingParams
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
@@ -68,14 +68,28 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
                                 t.generator)
     with timer.stage("weight_sync"):
-        t.engine.sync_weights()
+        sync_metrics = sync_engine(t)
     if step % cfg.log.samples_every == 0 or step == cfg.steps - 1:
         t.logger.log_samples(step, groups)
-    metrics = {**sampled, **select_metrics, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
-               **timer.seconds}
+    metrics = {**sampled, **select_metrics, **filter_metrics, **batch_metrics, **ref_metrics,
+               **update_metrics, **sync_metrics, **timer.seconds}
     tokens = sum(len(s.completion_ids) for g in groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(timer.seconds.values()), 1e-9)
     return metrics
+
+
+def policy_version(t: Trainer) -> int:
+    """Optimizer steps taken so far (the scheduler steps once per optimizer step, and a resume
+    restores it): the version of the weights samples are drawn from."""
+    return int(t.scheduler.last_epoch)
+
+
+def sync_engine(t: Trainer) -> dict[str, float]:
+    """Hand the engine the weights of the current policy version (``sync/bytes``, and the
+    version as ``policy/version``)."""
+    version = policy_version(t)
+    out = t.engine.sync_weights(t.weights() if t.weights is not None else (), version)
+    return {**out, "policy/version": float(version)}
 
 
 def periodic_evaluation(t: Trainer, step: int) -> dict[str, float]:
@@ -127,6 +141,7 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
         if session is not None:
             session.close()
         t.logger.close()  # also when the run stops early (already closed when it finished)
+        t.engine.close()
         if t.rewards is not None:
             t.rewards.close()
 
@@ -134,6 +149,7 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
 def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     cfg, start = t.cfg, session.start_step
     print(start_banner(cfg, t.policy, t.run_dir, start), flush=True)
+    sync_engine(t)  # a resume restored the weights after the engine was built
     eval_started = time.perf_counter()
     before = evaluate(t, "before") if start == 0 else None
     eval_s_per_prompt = (time.perf_counter() - eval_started) / max(1, len(t.task.eval_rows())) \

@@ -14,7 +14,8 @@ from rlvr.configs.run import RunConfig
 from rlvr.data.tasks import Task, build_checked_task
 from rlvr.models.loader import Policy, load_policy, with_lora
 from rlvr.rewards.pipeline import RewardPipeline
-from rlvr.rollout.hf import HFEngine
+from rlvr.rollout.engine import RolloutEngine, build_engine, check_engine
+from rlvr.rollout.sync import TrainerWeights
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.prompts import PromptSampler
@@ -39,7 +40,7 @@ class Trainer:
     run_dir: Path
     task: Task
     policy: Policy
-    engine: HFEngine
+    engine: RolloutEngine
     algo: Algorithm
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
@@ -51,6 +52,8 @@ class Trainer:
     reference: ReferencePolicy | AdapterOffReference | None = None
     """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL; the
     policy with its adapters off under LoRA."""
+    weights: TrainerWeights | None = None
+    """The policy's HF-named weights, read lazily by ``engine.sync_weights`` after each step."""
     stateful: dict[str, Stateful] = field(default_factory=dict)
     """Extra objects saved in every checkpoint by name, beside the ones the run always saves
     (``algo.stateful()``, the reference weights, the reward counters: runs/resume.py)."""
@@ -58,6 +61,7 @@ class Trainer:
 
 def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     require_trackers(cfg.log.trackers)  # a missing optional package fails before any loading
+    check_engine(cfg)  # so does a config the engine cannot serve (self-certainty, no logits)
     run_dir = Path(cfg.log.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:  # a resume rewrites config.yaml only once the checkpoint accepted it
@@ -68,9 +72,7 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
     task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
     set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
     policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
-    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size,
-                      decoder=cfg.rollout.decoder)
-    engine.record_self_certainty = cfg.reward.needs_self_certainty
+    engine = build_engine(cfg, policy, run_dir)
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)
     algo = build_algorithm(cfg.algorithm)
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
@@ -78,4 +80,4 @@ def setup(cfg: RunConfig, resume: bool = False) -> Trainer:
                    MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
                                                          cfg.model_dump(mode="json"), resume)),
                    torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
-                   reference=build_reference(policy, algo))
+                   reference=build_reference(policy, algo), weights=TrainerWeights(policy))
