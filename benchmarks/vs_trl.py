@@ -196,7 +196,7 @@ def rlvr_settings(cfg) -> dict:
             "offpolicy_correction": algo.offpolicy is not None, "kl": algo.kl is not None,
             "model_dtype": cfg.model.dtype, "autocast": cfg.model.autocast,
             "micro_batch_size": cfg.optim.micro_batch_size, "betas": list(cfg.optim.betas),
-            "rollout_batch_size": cfg.rollout.batch_size, "decoder": cfg.rollout.decoder,
+            "rollout_batch_size": cfg.rollout.engine.batch_size, "decoder": cfg.rollout.engine.decoder,
             "update_forward": "packed (padding-free)" if packed_update(cfg) else "padded"}
 
 

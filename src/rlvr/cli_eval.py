@@ -48,6 +48,12 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
                    help="prompts generated (and saved) together; the unit of resumption")
     p.add_argument("--out", help="results JSON (default: evals/<model>__<task>__n<N>.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--suite", help="benchmark suites instead of the task: math500, aime, amc, "
+                   "gsm8k, gpqa, humaneval (comma-separated) or all; --out is then a directory")
+    p.add_argument("--suite-dir", help="directory holding the suites' files (default: "
+                   "$RLVR_SUITES)")
+    p.add_argument("--suite-sample", action="store_true",
+                   help="use the small samples shipped with rlvr (for tests)")
     p.add_argument("overrides", nargs="*", help="dotted config overrides, e.g. task.eval_size=32")
     p.set_defaults(func=run_eval)
 
@@ -102,7 +108,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from rlvr.models.loader import load_policy
     from rlvr.configs.reward import RewardConfig
     from rlvr.rewards.pipeline import RewardPipeline
-    from rlvr.rollout.hf import HFEngine
+    from rlvr.rollout.engine import build_engine, check_engine
 
     overrides = list(args.overrides)
     overrides += [f"model.name={args.model}"] if args.model else []
@@ -110,19 +116,25 @@ def run_eval(args: argparse.Namespace) -> int:
     overrides += [f"task.eval_size={args.prompts}"] if args.prompts else []
     cfg = load_config(args.config, overrides)
     settings = _settings(args, cfg.rollout.max_new_tokens)
+    if args.suite:  # benchmark suites: eval/suites.py
+        from rlvr.eval.suites import run_suites
+        return run_suites(args, cfg, settings, _slug(cfg.model.name))
     task = build_task(cfg.task)
     rows = task.eval_rows()
     out = Path(args.out or f"evals/{_slug(cfg.model.name)}__{_slug(task.name)}__n{args.n}.json")
+    check_engine(cfg)
     policy = load_policy(cfg.model, base=args.base)
-    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction,
-                      batch_size=max(cfg.rollout.batch_size, args.n), decoder=cfg.rollout.decoder)
+    engine = build_engine(cfg, policy, out.parent, min_batch=args.n)
     context = {"task": cfg.task.model_dump(mode="json"), "model": cfg.model.model_dump(mode="json")}
     # The task's verifier alone (no shaping terms), in workers configured by reward.pool.
     scoring = RewardConfig(pool=cfg.reward.pool,
                            max_infra_error_share=cfg.reward.max_infra_error_share)
-    with RewardPipeline(task, scoring) as pipeline:
-        result = evaluate(engine, task, rows, settings, cfg.model.name, out,
-                          progress=not args.quiet, scorer=pipeline.score, context=context)
+    try:
+        with RewardPipeline(task, scoring) as pipeline:
+            result = evaluate(engine, task, rows, settings, cfg.model.name, out,
+                              progress=not args.quiet, scorer=pipeline.score, context=context)
+    finally:
+        engine.close()
     print(_summary_text(result))
     print(f"results: {out}")
     return 0

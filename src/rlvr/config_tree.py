@@ -39,6 +39,8 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
             from rlvr.data.tasks import task_config_for
 
             child = task_config_for(child)  # `task=chain_sum task.params.min_terms=3`
+        if isinstance(child, str) and part == "engine":
+            child = {"name": child}  # `rollout.engine=hf_process rollout.engine.batch_size=8`
         if not isinstance(child, dict):
             child = {}
         node[part] = child

@@ -95,6 +95,8 @@ class Sample:
     reward: RewardResult | None = None
     self_certainty: float | None = None
     """Mean over tokens of KL(uniform || p_t), when the engine records it (rewards/unsupervised.py)."""
+    policy_version: int = 0
+    """The policy version (optimizer steps taken) whose weights sampled this completion."""
 
 
 @dataclass

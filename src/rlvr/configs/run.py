@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from rlvr.configs.algorithm import AlgorithmConfig
 from rlvr.configs.base import Node
+from rlvr.configs.engine import EngineConfig, HFEngineConfig, WeightSyncConfig
 from rlvr.configs.checkpoint import CheckpointConfig, ReliabilityConfig
 from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
 from rlvr.configs.eval import PeriodicEvalConfig
@@ -17,8 +18,11 @@ from rlvr.configs.parallel import LauncherConfig, TrainerConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
+from rlvr.configs.selection import DataConfig
 from rlvr.configs.tracker import TRACKER_NAMES, TensorBoardTrackerConfig, TrackerConfig
 
+LEGACY_ENGINE_KEYS = ("decoder", "batch_size")
+"""Keys of the hf engines that older configs wrote directly under ``rollout``."""
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -65,11 +69,13 @@ TaskConfig = Annotated[Union[ReasoningGymTaskConfig, FileTaskConfig, HumanEvalTa
 
 
 class RolloutConfig(Node):
-    engine: Literal["hf"] = "hf"
-    """The rollout engine; 'hf' decodes with the trained model in this process."""
-    decoder: Literal["auto", "static", "generate"] = "auto"
-    """'static': rlvr's decode loop (static KV cache, finished rows dropped; Llama/Qwen2/Qwen3
-    models); 'generate': transformers generate (any model); 'auto': static where supported."""
+    engine: EngineConfig = HFEngineConfig()
+    """The rollout engine, chosen by ``name`` with its own knobs: 'hf' decodes with the trained
+    model in this process; 'hf_process' runs the hf engine in a child process fed by
+    ``rollout.sync`` (e.g. ``rollout.engine=hf_process rollout.sync.name=filesystem``)."""
+    sync: WeightSyncConfig = WeightSyncConfig()
+    """How the weights reach the engine after each optimizer step (inprocess, filesystem,
+    broadcast); the engine says which it works with."""
     prompts_per_step: int = Field(8, ge=1)
     """B: prompts sampled per RL step."""
     group_size: int = Field(8, ge=1)
@@ -80,8 +86,30 @@ class RolloutConfig(Node):
     """Sampling temperature of the rollouts."""
     top_p: float = Field(1.0, gt=0, le=1)
     """Nucleus sampling threshold of the rollouts (1 = off)."""
-    batch_size: int = Field(64, ge=1)
-    """Sequences decoded together; larger batches are faster until memory runs out."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_engine_knobs(cls, data: Any) -> Any:
+        """``rollout.engine: hf`` (a bare name) and the old ``rollout.decoder`` /
+        ``rollout.batch_size`` keys, which now live under ``rollout.engine``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        engine = data.get("engine", {"name": "hf"})
+        engine = {"name": engine} if isinstance(engine, str) else dict(engine)
+        for key in LEGACY_ENGINE_KEYS:
+            if key in data:
+                engine[key] = data.pop(key)
+        data["engine"] = engine
+        return data
+
+    @model_validator(mode="after")
+    def _engine_takes_sync(self) -> RolloutConfig:
+        if self.sync.name not in self.engine.syncs:
+            raise ValueError(
+                f"rollout.engine.name={self.engine.name} cannot work with rollout.sync.name="
+                f"{self.sync.name}; it works with: {', '.join(self.engine.syncs)}")
+        return self
 
 
 class OptimConfig(Node):
@@ -174,6 +202,9 @@ class RunConfig(Node):
     """The policy model, its dtype, device and optional LoRA adapters."""
     task: TaskConfig = ReasoningGymTaskConfig()
     """The task (prompts, references and verifier); chosen by ``kind``."""
+    data: DataConfig = DataConfig()
+    """How train prompts are chosen each step: the selection policy (uniform, band, variance,
+    retire) over a per-prompt pass-rate history."""
     rollout: RolloutConfig = RolloutConfig()
     """How completions are sampled: batch shape, sampling parameters, engine."""
     algorithm: AlgorithmConfig = AlgorithmConfig()

@@ -25,6 +25,9 @@ from rlvr.types import Group, TaskRow, is_correct
 
 
 class Engine(Protocol):
+    """What evaluation needs of a rollout engine (rollout/engine.py ``RolloutEngine``), built
+    once by ``build_engine`` and passed in."""
+
     def generate(self, rows: list[TaskRow], group_size: int, params: Any,
                  progress: Any = None) -> list[Group]: ...
 
@@ -56,7 +59,7 @@ def evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: EvalS
     config) run in the reward worker pool, exactly as training scores it. ``context`` (for
     example the task and model config) is stored with the settings and must match on resume."""
     if sampling_params is None:
-        from rlvr.rollout.hf import SamplingParams as sampling_params
+        from rlvr.rollout.engine import SamplingParams as sampling_params
     if scorer is None:
         from rlvr.rewards.pipeline import RewardPipeline
 

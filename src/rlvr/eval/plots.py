@@ -35,7 +35,7 @@ def plot_pass_at_k(results: Sequence[EvalResult], labels: Sequence[str], path: s
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title or f"pass@k on {results[0].task}")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_series(series: dict[str, tuple[list[float], list[float]]], path: str | Path,
@@ -56,10 +56,10 @@ def plot_series(series: dict[str, tuple[list[float], list[float]]], path: str | 
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

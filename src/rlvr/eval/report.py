@@ -17,8 +17,10 @@ from typing import Any
 
 from rlvr.eval.compare import curve_table
 from rlvr.eval.diagnostics import missing_diagnostics
+from rlvr.eval.overview import (best_and_worst, group_by_meaning, plot_heldout, plot_learning,
+                                plot_stages, split_health)
 from rlvr.eval.plots import plot_pass_at_k, plot_series
-from rlvr.eval.rundir import RunData, metric_groups, read_run
+from rlvr.eval.rundir import RunData, metric_series, read_run
 
 MAX_SAMPLES = 40
 _SAMPLE_TEXT_KEYS = ("completion", "text", "response")
@@ -30,7 +32,9 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 table{border-collapse:collapse;font-size:.85em;margin:.6em 0} td,th{border:1px solid #ddd;
 padding:.25em .5em;vertical-align:top;text-align:left} th{background:#f4f4f4}
 pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.8em;white-space:pre-wrap}
-.note{color:#666;font-size:.9em}
+.note{color:#666;font-size:.9em} .health{color:#555;font-size:.9em}
+.panels{display:grid;grid-template-columns:repeat(2,1fr);gap:.4em}
+.panels img{width:100%}
 """
 
 _CHECK_SCRIPT = """
@@ -47,18 +51,26 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     path of report.html. Plots go to ``out_dir/plots/*.png``."""
     data = read_run(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else data.run_dir / "report"
-    plots = _make_plots(data, out_dir / "plots")
-    parts = [f"<h1>rlvr run report: {html.escape(str(data.run_dir))}</h1>", _overview(data)]
-    parts.append("<h2>Training diagnostics</h2>")
-    parts += [_img(p) for name, p in plots if not name.startswith("eval")] or [
-        "<p class=note>No metrics.jsonl in this run directory.</p>"]
+    plot_dir = out_dir / "plots"
+    moved, zero = split_health(metric_series(data.metrics))
+    parts = [f"<h1>rlvr run report: {html.escape(str(data.run_dir))}</h1>", _facts(data),
+             _overview_html(data, moved, zero, plot_dir)]
+    parts.append("<h2>Diagnostics</h2>")
+    for index, (title, unit, series) in enumerate(group_by_meaning(moved)):
+        name = f"diag_{index:02d}_" + "".join(c if c.isalnum() else "_" for c in title.lower())
+        parts.append(_img(plot_series(series, plot_dir / f"{name}.png", title=f"{title} ({unit})")))
+    if not data.metrics:
+        parts.append("<p class=note>No metrics.jsonl in this run directory.</p>")
     missing = missing_diagnostics({key for row in data.metrics for key in row})
     if data.metrics and missing:
         parts.append("<p class=note>Standard diagnostics not recorded by this run (some are off "
                      "by configuration, e.g. KL when no reference model is loaded): "
                      + html.escape(", ".join(missing)) + ".</p>")
     parts.append("<h2>Evaluation</h2>" + _evals_html(data))
-    parts += [_img(p) for name, p in plots if name.startswith("eval")]
+    periodic = _periodic(data)
+    if periodic:
+        parts.append(_img(plot_series(_periodic_series(periodic), plot_dir / "eval_during_training.png",
+                                      title="held-out evaluation during training")))
     parts.append("<h2>Sample completions</h2>" + _samples_html(data.samples))
     parts.append("<h2>Config</h2><pre>" + html.escape(data.config_text or "(no config.yaml)")
                  + "</pre>")
@@ -71,23 +83,34 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     return path
 
 
-def _make_plots(data: RunData, plot_dir: Path) -> list[tuple[str, Path]]:
-    plots = []
-    for group, series in sorted(metric_groups(data.metrics).items()):
-        plots.append((group, plot_series(series, plot_dir / f"{group}.png", title=group)))
-    periodic = {int(name.rsplit("_", 1)[1]): r for name, r in data.evals.items()
-                if name.startswith("evals/step_")}
+def _periodic(data: RunData) -> dict[int, Any]:
+    return {int(name.rsplit("_", 1)[1]): r for name, r in data.evals.items()
+            if name.startswith("evals/step_")}
+
+
+def _overview_html(data: RunData, moved: dict, zero: list[str], plot_dir: Path) -> str:
+    """The "did it learn?" section: its panels first, then best / worst samples, then health."""
     curves = {name: r for name, r in data.evals.items() if not name.startswith("evals/")}
-    if periodic:  # the first and the last periodic evaluation join the curve plot
-        for step in sorted({min(periodic), max(periodic)}):
-            curves[f"step {step}"] = periodic[step]
-        plots.append(("eval_during_training", plot_series(
-            _periodic_series(periodic), plot_dir / "eval_during_training.png",
-            title="held-out evaluation during training")))
-    if curves:
-        plots.append(("eval_pass_at_k", plot_pass_at_k(list(curves.values()), list(curves),
-                                                       plot_dir / "eval_pass_at_k.png")))
-    return plots
+    periodic = _periodic(data)
+    for step in sorted({min(periodic), max(periodic)} if periodic else ()):
+        curves[f"step {step}"] = periodic[step]
+    panels = [("learning", plot_learning(moved, plot_dir / "overview_learning.png")),
+              ("heldout", plot_heldout(data.evals.get("eval_before"), data.evals.get("eval_after"),
+                                       plot_dir / "overview_heldout.png")),
+              ("pass_at_k", plot_pass_at_k(list(curves.values()), list(curves),
+                                           plot_dir / "overview_pass_at_k.png") if curves else None),
+              ("stages", plot_stages(moved, plot_dir / "overview_stages.png"))]
+    figures = "".join(f"<div class=panel data-panel='{name}'>{_img(path)}</div>"
+                      for name, path in panels if path is not None)
+    parts = ["<section id=overview><h2>Did it learn?</h2>", f"<div class=panels>{figures}</div>"]
+    step, best, worst = best_and_worst(data.samples)
+    if best:
+        parts.append(f"<h3>Best and worst completions of step {step}</h3>"
+                     + _samples_table(best + worst, panel="samples"))
+    if zero:
+        parts.append("<p class=health data-panel='health'><b>Health:</b> zero at every step: "
+                     + html.escape(", ".join(zero)) + ".</p>")
+    return "".join(parts) + "</section>"
 
 
 def _periodic_series(periodic: dict[int, Any]) -> dict[str, tuple[list, list]]:
@@ -113,7 +136,7 @@ def _img(path: Path) -> str:
             f"src='data:image/png;base64,{encoded}'></figure>")
 
 
-def _overview(data: RunData) -> str:
+def _facts(data: RunData) -> str:
     last = data.metrics[-1] if data.metrics else {}
     facts = [("steps logged", len(data.metrics)), ("samples logged", len(data.samples)),
              ("evaluations", len(data.evals))]
@@ -138,16 +161,21 @@ def _samples_html(samples: list[dict[str, Any]]) -> str:
     if not samples:
         return "<p class=note>No samples.jsonl in this run directory.</p>"
     shown = samples[-MAX_SAMPLES:]
+    return (f"<p class=note>The last {len(shown)} of {len(samples)} logged samples.</p>"
+            + _samples_table(shown))
+
+
+def _samples_table(samples: list[dict[str, Any]], panel: str | None = None) -> str:
     rows = []
-    for sample in shown:
+    for sample in samples:
         text_key = next((k for k in _SAMPLE_TEXT_KEYS if k in sample), None)
         text = str(sample.get(text_key, "")) if text_key else ""
         others = {k: v for k, v in sample.items() if k not in (text_key, "prompt")}
         rows.append("<tr><td>" + html.escape(json.dumps(others, default=str)[:400]) + "</td><td>"
                     + html.escape(str(sample.get("prompt", ""))[:600]) + "</td><td><pre>"
                     + html.escape(text[:2000]) + "</pre></td></tr>")
-    return (f"<p class=note>The last {len(shown)} of {len(samples)} logged samples.</p>"
-            "<table><tr><th>step / reward</th><th>prompt</th><th>completion</th></tr>"
+    marker = f" data-panel='{panel}'" if panel else ""
+    return (f"<table{marker}><tr><th>step / reward</th><th>prompt</th><th>completion</th></tr>"
             + "".join(rows) + "</table>")
 
 

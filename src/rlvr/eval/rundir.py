@@ -72,6 +72,12 @@ def read_run(run_dir: str | Path) -> RunData:
     return data
 
 
+def metric_series(metrics: list[dict[str, Any]]) -> dict[str, tuple[list, list]]:
+    """``{key: (steps, values)}`` of every numeric metric."""
+    return {key: series for group in metric_groups(metrics).values()
+            for key, series in group.items()}
+
+
 def metric_groups(metrics: list[dict[str, Any]]) -> dict[str, dict[str, tuple[list, list]]]:
     """``{group: {key: (steps, values)}}``: keys grouped by the part before the first '/'
     (keys without one go to 'train'); only numeric values are kept."""

@@ -45,6 +45,10 @@ def check_world(cfg, world: int) -> None:
     if prompts % world:
         raise ConfigError(f"rollout.prompts_per_step={prompts} does not split over {world} ranks "
                           f"(launcher.nproc / torchrun --nproc-per-node): use a multiple of {world}")
+    engine = cfg.rollout.engine.name
+    if engine != "hf":
+        raise ConfigError(f"rollout.engine={engine} does not run on several ranks yet (each rank "
+                          f"would start its own engine): use rollout.engine=hf or one process")
     if cfg.algorithm.group_filter is not None:
         raise ConfigError("algorithm.group_filter (dynamic sampling) does not run on several "
                           "ranks yet: set it to null or run one process")

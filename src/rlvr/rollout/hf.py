@@ -1,41 +1,36 @@
 """The ``hf`` rollout engine: transformers ``generate`` on CPU or GPU.
 
-It returns token ids, the sampler's per-token logprobs (of the distribution actually sampled
-from, after temperature / top-p) and finish reasons; downstream code never sees the tokenizer
-except to decode text for the verifier.
+``HFEngine`` serves the token-level entry of rollout/engine.py (``_complete``) and gets the
+group API from ``TokenGroupEngine``. It returns token ids, the sampler's per-token logprobs (of
+the distribution actually sampled from, after temperature / top-p) and finish reasons;
+downstream code never sees the tokenizer except to decode text for the verifier.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 
-from rlvr.data.templates import render_prompt_ids
 from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.models.loader import Policy, stop_token_ids
 from rlvr.models.lora import is_lora
 from rlvr.rollout.decode import Sampler, left_pad, static_decode
 from rlvr.rollout.inference_copy import InferenceCopy
+from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
 from rlvr.rewards.unsupervised import token_self_certainty_NT
-from rlvr.types import Group, Sample, TaskRow
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    max_new_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    greedy: bool = False
+class HFEngine(TokenGroupEngine):
+    """Generates groups of completions with the policy's own weights (weight sync
+    ``inprocess``: nothing is copied)."""
 
-
-class HFEngine:
-    """Generates groups of completions with the policy's own weights (no weight sync needed)."""
+    capabilities = frozenset({"logits", "lora"})
 
     def __init__(self, policy: Policy, system_prompt: str | None, instruction: str | None,
                  batch_size: int, decoder: str = "auto") -> None:
         self.policy = policy
+        self.tokenizer = policy.tokenizer
         self.decoder = pick_decoder(decoder, policy.model)
         self.system_prompt = system_prompt
         self.instruction = instruction
@@ -44,10 +39,23 @@ class HFEngine:
         self._inference: InferenceCopy | None = None
         self.record_self_certainty = False
         """Record ``Sample.self_certainty`` (set from ``cfg.reward.needs_self_certainty``)."""
+        self.policy_version = 0
+        """The version of the weights decoded now (set by ``sync_weights``)."""
 
-    def sync_weights(self) -> None:
-        """Nothing to copy after an optimizer step: a full model is decoded as it is, and a
-        LoRA model's merged copy is refreshed at the start of each ``generate`` call."""
+    @classmethod
+    def from_config(cls, cfg, policy: Policy, run_dir=None, min_batch: int = 1) -> HFEngine:
+        knobs = cfg.rollout.engine
+        engine = cls(policy, cfg.task.system_prompt, cfg.task.instruction,
+                     max(knobs.batch_size, min_batch), decoder=knobs.decoder)
+        engine.record_self_certainty = cfg.reward.needs_self_certainty
+        return engine
+
+    def sync_weights(self, named_tensors=(), version: int = 0) -> dict[str, float]:
+        """Nothing to copy after an optimizer step (``named_tensors`` is never read): a full
+        model is decoded as it is, and a LoRA model's merged copy is refreshed at the start of
+        each ``generate`` call. Records ``version`` for the samples that follow."""
+        self.policy_version = version
+        return {"sync/bytes": 0.0}
 
     def decode_model(self):
         """The model rollouts run: the policy itself, or for LoRA its merged inference copy
@@ -58,56 +66,45 @@ class HFEngine:
             self._inference = InferenceCopy(self.policy.model, self.policy.autocast_dtype)
         return self._inference.model
 
-    def prompt_ids(self, row: TaskRow) -> list[int]:
-        return render_prompt_ids(self.policy.tokenizer, row, self.system_prompt, self.instruction)
-
-    def generate(self, rows: list[TaskRow], group_size: int, params: SamplingParams,
-                 progress=None, on_groups=None, seeds: Sequence[int] | None = None) -> list[Group]:
-        """``group_size`` completions for each row, decoded in chunks of whole groups.
-        ``on_groups(groups)`` is called with each finished chunk (to start scoring early).
-        ``seeds[i]`` seeds all sampling of row i's group, so its samples do not depend on the
-        other rows of the call or the chunking (None: the global torch generator)."""
-        if seeds is not None and len(seeds) != len(rows):
-            raise ValueError(f"generate: {len(seeds)} seeds for {len(rows)} rows; give one each")
+    def _before_generate(self) -> None:
         if self._inference is not None:  # the adapters may have changed since (a step, a resume)
             self._inference.refresh()
-        prompts_per_chunk = max(1, self.batch_size // group_size)
-        groups: list[Group] = []
-        for start in range(0, len(rows), prompts_per_chunk):
-            chunk = rows[start:start + prompts_per_chunk]
-            chunk_seeds = None if seeds is None else list(seeds[start:start + prompts_per_chunk])
-            done = self._generate_chunk(chunk, group_size, params, chunk_seeds)
-            if on_groups is not None:
-                on_groups(done)
-            groups.extend(done)
-            if progress is not None:
-                progress(len(chunk))
-        return groups
+
+    def _complete(self, requests: Sequence[TokenRequest]) -> list[list[TokenCompletion]]:
+        """Requests with the same n and sampling parameters decode as one batch. Seeded ones
+        (all of a batch, or none) give completions that do not depend on what else is in the
+        call: the static decoder draws each prompt's tokens from a generator of its own seed;
+        ``generate``, which draws from the global generator, decodes a seeded request alone."""
+        out: list[list[TokenCompletion]] = []
+        for run in _batches(requests, seeded_together=self.decoder == "static"):
+            if run[0].seed is None or self.decoder == "static":
+                out.extend(self._decode_batch(run))
+                continue
+            on_cuda = torch.device(self.policy.device).type == "cuda"
+            with torch.random.fork_rng(devices=[self.policy.device] if on_cuda else []):
+                torch.manual_seed(run[0].seed)
+                out.extend(self._decode_batch(run))
+        return out
 
     @torch.no_grad()
-    def _generate_chunk(self, rows: list[TaskRow], group_size: int, params: SamplingParams,
-                        seeds: list[int] | None = None) -> list[Group]:
-        prompts = [self.prompt_ids(row) for row in rows]
+    def _decode_batch(self, requests: list[TokenRequest]) -> list[list[TokenCompletion]]:
+        prompts, n, params = [r.prompt_ids for r in requests], requests[0].n, requests[0].params
+        seeds = None if requests[0].seed is None else [r.seed for r in requests]
         self.policy.model.eval()
         with self.policy.autocast():
             if self.decoder == "static":
-                new_NT, logp_NT, certainty_NT = self._static(prompts, group_size, params, seeds)
-            elif seeds is None:
-                new_NT, logp_NT, certainty_NT = self._hf_generate(prompts, group_size, params)
+                new_NT, logp_NT, certainty_NT = self._static(prompts, n, params, seeds)
             else:
-                new_NT, logp_NT, certainty_NT = self._hf_generate_seeded(prompts, group_size,
-                                                                         params, seeds)
-        groups = []
-        for b, row in enumerate(rows):
-            samples = [self._sample(row, prompts[b], new_NT[n], logp_NT[n],
-                                    None if certainty_NT is None else certainty_NT[n])
-                       for n in range(b * group_size, (b + 1) * group_size)]
-            groups.append(Group(row=row, samples=samples))
-        return groups
+                new_NT, logp_NT, certainty_NT = self._hf_generate(prompts, n, params)
+        return [[self._completion(new_NT[i], logp_NT[i],
+                                  None if certainty_NT is None else certainty_NT[i])
+                 for i in range(b * n, (b + 1) * n)] for b in range(len(prompts))]
 
     def _static(self, prompts: list[list[int]], group_size: int, params: SamplingParams,
                 seeds: list[int] | None = None):
-        """rlvr's decode loop (rollout/decode.py): static KV cache, finished rows dropped."""
+        """rlvr's decode loop (rollout/decode.py): static KV cache, finished rows dropped;
+        ``seeds``: one generator per prompt, so a prompt decoded alone or batched gets the same
+        draws."""
         sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
                           record_certainty=self.record_self_certainty, seeds=seeds,
                           group_size=group_size)
@@ -132,37 +129,33 @@ class HFEngine:
         certainty_NT = token_self_certainty_NT(out.logits) if self.record_self_certainty else None
         return new_NT, sampled_logprobs(out.scores, new_NT), certainty_NT
 
-    def _hf_generate_seeded(self, prompts: list[list[int]], group_size: int,
-                            params: SamplingParams, seeds: list[int]):
-        """``generate`` one prompt at a time, each under its own seed (``generate`` draws from
-        the global generator, so a shared call would tie prompts' samples together); the global
-        generator's state is restored afterwards."""
-        parts = []
-        devices = [self.policy.device] if self.policy.device.type == "cuda" else []
-        for prompt, seed in zip(prompts, seeds):
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(int(seed))
-                parts.append(self._hf_generate([prompt], group_size, params))
-        width = max(new_NT.shape[1] for new_NT, _, _ in parts)
-        pad = self.policy.tokenizer.pad_token_id
-        new_NT = torch.cat([_pad_right(n, width, pad) for n, _, _ in parts])
-        logp_NT = torch.cat([_pad_right(lp, width, 0.0) for _, lp, _ in parts])
-        certainty_NT = None if parts[0][2] is None else torch.cat(
-            [_pad_right(c.cpu(), width, 0.0) for _, _, c in parts])
-        return new_NT, logp_NT, certainty_NT
-
-    def _sample(self, row: TaskRow, prompt: list[int], new_T: torch.Tensor,
-                logp_T: torch.Tensor, certainty_T: torch.Tensor | None = None) -> Sample:
+    def _completion(self, new_T: torch.Tensor, logp_T: torch.Tensor,
+                    certainty_T: torch.Tensor | None = None) -> TokenCompletion:
         ids = new_T.tolist()
         stop_at = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
         length = len(ids) if stop_at is None else stop_at + 1  # keep the stop token: it is trained
-        completion = ids[:length]
-        text = self.policy.tokenizer.decode(completion, skip_special_tokens=True)
         certainty = None if certainty_T is None else float(certainty_T[:length].mean())
-        return Sample(row=row, prompt_ids=prompt, completion_ids=completion,
-                      sampler_logprobs=logp_T[:length].tolist(),
-                      finish_reason="length" if stop_at is None else "stop", text=text,
-                      self_certainty=certainty)
+        return TokenCompletion(ids[:length], logp_T[:length].tolist(),
+                               "length" if stop_at is None else "stop", self.policy_version,
+                               certainty)
+
+
+def _batches(requests: Sequence[TokenRequest],
+             seeded_together: bool = False) -> list[list[TokenRequest]]:
+    """Consecutive requests with equal n and parameters form one batch, all unseeded or (with
+    ``seeded_together``: the static decoder's per-prompt generators) all seeded; otherwise a
+    seeded request is a batch of its own."""
+    runs: list[list[TokenRequest]] = []
+    for r in requests:
+        last = runs[-1][-1] if runs else None
+        same_kind = (r.seed is None and last is not None and last.seed is None) or (
+            seeded_together and r.seed is not None and last is not None
+            and last.seed is not None)
+        if last is not None and same_kind and r.n == last.n and r.params == last.params:
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return runs
 
 
 def pick_decoder(choice: str, model) -> str:
@@ -174,12 +167,6 @@ def pick_decoder(choice: str, model) -> str:
     if choice == "auto":
         return "generate" if blocker is not None else "static"
     return choice
-
-
-def _pad_right(x_NT: torch.Tensor, width: int, value) -> torch.Tensor:
-    """``x_NT`` padded with ``value`` to ``width`` columns (generate stops early when all
-    rows of its call finished)."""
-    return torch.nn.functional.pad(x_NT, (0, width - x_NT.shape[1]), value=value)
 
 
 def sampled_logprobs(scores: tuple[torch.Tensor, ...], new_NT: torch.Tensor) -> torch.Tensor:

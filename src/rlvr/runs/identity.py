@@ -78,11 +78,36 @@ def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
+def normalized_config(saved_cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved config as this version of rlvr reads it (renamed keys mapped, new keys at their
+    defaults), or None when this version no longer accepts it."""
+    from rlvr.config import validate_config
+    from rlvr.configs.base import ConfigError
+
+    try:
+        return validate_config(saved_cfg).model_dump(mode="json")
+    except ConfigError:
+        return None
+
+
+def respelled_keys(saved_cfg: dict[str, Any], current_cfg: dict[str, Any]) -> list[str]:
+    """Hashed keys an older rlvr wrote differently (or not at all) although this version reads
+    the saved config as the current one: renamed keys and new keys at their defaults."""
+    normalized = normalized_config(saved_cfg)
+    if normalized is None or _sha(hashed_config(normalized)) != _sha(hashed_config(current_cfg)):
+        return []
+    old, new = _flatten(hashed_config(saved_cfg)), _flatten(hashed_config(current_cfg))
+    return sorted(k for k in new if old.get(k, "<absent>") != new[k])
+
+
 def mismatches(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, str]:
-    """``{'config' | 'dataset' | 'tokenizer' | 'world_size': description}`` of every difference."""
+    """``{'config' | 'dataset' | 'tokenizer' | 'world_size': description}`` of every difference.
+    A config that differs only in spelling (see ``respelled_keys``) is not a difference."""
     found: dict[str, str] = {}
-    if saved["config_sha256"] != current["config_sha256"]:
-        changes = config_changes(saved["config"], current["config"])
+    if saved["config_sha256"] != current["config_sha256"] and not respelled_keys(
+            saved["config"], current["config"]):
+        compared = normalized_config(saved["config"]) or saved["config"]  # real changes only
+        changes = config_changes(compared, current["config"])
         found["config"] = "config changed: " + ("; ".join(changes[:6]) or "hash differs")
     if saved["dataset"] != current["dataset"]:
         s, c = saved["dataset"], current["dataset"]

@@ -16,7 +16,7 @@ from rlvr.runs import checkpoint as ckpt
 from rlvr.trainer import determinism
 from rlvr.runs.faultpoints import fault_point
 from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite, tensors_finite
-from rlvr.runs.identity import build_identity, mismatches, version_changes
+from rlvr.runs.identity import build_identity, mismatches, respelled_keys, version_changes
 from rlvr.runs.resume import (gather_full_state, read_identity, restore_trainer, truncate_jsonl,
                               write_trainer)
 from rlvr.runs.signals import PreemptionFlag, Preempted
@@ -98,6 +98,11 @@ class RunSession:
         for key, text in problems.items():
             self.log(f"rlvr: warning: resuming although the {text}"
                      + ("; the data position restarts at epoch 0" if key == "dataset" else ""))
+        respelled = respelled_keys(saved["config"], self.identity["config"])
+        if respelled:
+            self.log("rlvr: note: the checkpoint's config was written by an older rlvr; these keys "
+                     f"are read in today's spelling or at today's defaults: {', '.join(respelled[:8])}"
+                     + (" ..." if len(respelled) > 8 else ""))
         changed = version_changes(saved, self.identity)
         if changed:
             self.log(f"rlvr: warning: library versions changed since the checkpoint: "

@@ -10,6 +10,9 @@ from pathlib import Path
 import torch
 
 from rlvr.configs.run import RunConfig
+from rlvr.eval.periodic import before_after_table
+from rlvr.eval.results import EvalResult, load_result
+from rlvr.eval.rundir import read_jsonl
 from rlvr.models.loader import Policy, cpu_has_fast_bf16
 
 
@@ -45,10 +48,17 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in unique), sum(p.numel() for p in unique if p.requires_grad)
 
 
+def _count(n: int) -> str:
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.1f}{suffix}"
+    return str(n)
+
+
 def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int = 0) -> str:
     total, trainable = count_parameters(policy.model)
-    params = f"{total / 1e6:.1f}M parameters" + (
-        f", {trainable / 1e6:.2f}M trainable (LoRA)" if trainable != total else "")
+    params = f"{_count(total)} parameters" + (
+        f", {_count(trainable)} trainable (LoRA)" if trainable != total else "")
     r = cfg.rollout
     work = (f"{r.prompts_per_step} prompts x {r.group_size} samples x <= {r.max_new_tokens} "
             f"new tokens, {cfg.algorithm.epochs} epoch(s) x {cfg.algorithm.minibatches} "
@@ -86,3 +96,32 @@ def _duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _eval_file(run_dir: Path, label: str) -> EvalResult | None:
+    path = run_dir / f"eval_{label}.json"
+    if not path.is_file():
+        return None
+    try:
+        return load_result(path)
+    except ValueError:  # an older or foreign file: the table shows "-" for it
+        return None
+
+
+def final_summary(run_dir: Path, wall_s: float) -> str:
+    """The end-of-run table, read from the run directory (so a resumed run shows the *before*
+    evaluation an earlier process wrote), the time and throughput, and how to open the report."""
+    before, after = _eval_file(run_dir, "before"), _eval_file(run_dir, "after")
+    lines = [before_after_table(before, after)] if before or after else []
+    metrics_path = run_dir / "metrics.jsonl"
+    rows = read_jsonl(metrics_path)[0] if metrics_path.is_file() else []
+    step_s = sum(v for row in rows for k, v in row.items()
+                 if k.startswith("time/") and isinstance(v, (int, float)))
+    tokens = [row["throughput/tokens_per_s"] for row in rows if "throughput/tokens_per_s" in row]
+    timing = f"wall time {_duration(wall_s)} (this process)"
+    if rows:
+        timing += f"; {len(rows)} steps logged, {_duration(step_s)} in steps"
+    if tokens:
+        timing += f", {sum(tokens) / len(tokens):.0f} sampled tokens/s"
+    lines += [timing, f"report: rlvr report {run_dir}"]
+    return "\n".join(lines)

@@ -16,12 +16,13 @@ import torch
 from tqdm import tqdm
 
 from rlvr.configs.run import RunConfig
-from rlvr.eval.periodic import before_after_table, due, greedy_eval, periodic_eval
+from rlvr.eval.periodic import due, greedy_eval, periodic_eval
 from rlvr.launch.checks import preflight
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
-from rlvr.rollout.hf import SamplingParams
+from rlvr.rollout.engine import SamplingParams
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
+from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
@@ -80,7 +81,9 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
     with timer.stage("reward"):
         counts = score_groups(groups, t.task, t.rewards)
         counts.update(mask_invalid_rewards(groups))  # nan / inf scores never reach advantages
-    all_groups, all_counts = whole_batch(t, groups, counts)
+        all_groups, all_counts = whole_batch(t, groups, counts)
+        # every rank's groups: the selection's pass-rate history stays the same on all ranks
+        select_metrics = t.prompts.observe(all_groups, step)
     sampled = rollout_metrics(all_groups, all_counts)
     with timer.stage("group_filter"):
         groups, filter_metrics = t.algo.fill_groups(
@@ -93,18 +96,32 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
                                 t.generator, t.dist)
     with timer.stage("weight_sync"):
-        t.engine.sync_weights()
+        sync_metrics = sync_engine(t)
     # the whole step's groups after filtering, for the samples file and the token count
     step_groups = whole_batch(t, groups, Counter())[0] if t.dist.active else groups
     if t.dist.main and (step % cfg.log.samples_every == 0 or step == cfg.steps - 1):
         t.logger.log_samples(step, step_groups)
     seconds = dict(zip(timer.seconds, (v / t.dist.world for v in t.dist.sum_floats(
         list(timer.seconds.values())))))  # each stage's mean over ranks
-    metrics = {**sampled, **filter_metrics, **batch_metrics, **ref_metrics, **update_metrics,
-               **seconds}
+    metrics = {**sampled, **select_metrics, **filter_metrics, **batch_metrics, **ref_metrics,
+               **update_metrics, **sync_metrics, **seconds}
     tokens = sum(len(s.completion_ids) for g in step_groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(seconds.values()), 1e-9)
     return metrics
+
+
+def policy_version(t: Trainer) -> int:
+    """Optimizer steps taken so far (the scheduler steps once per optimizer step, and a resume
+    restores it): the version of the weights samples are drawn from."""
+    return int(t.scheduler.last_epoch)
+
+
+def sync_engine(t: Trainer) -> dict[str, float]:
+    """Hand the engine the weights of the current policy version (``sync/bytes``, and the
+    version as ``policy/version``)."""
+    version = policy_version(t)
+    out = t.engine.sync_weights(t.weights() if t.weights is not None else (), version)
+    return {**out, "policy/version": float(version)}
 
 
 def on_rank0(t: Trainer, run, default):
@@ -183,6 +200,7 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
         if session is not None:
             session.close()
         t.logger.close()  # also when the run stops early (already closed when it finished)
+        t.engine.close()
         if t.rewards is not None:
             t.rewards.close()
         dist.close()
@@ -190,12 +208,23 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
 
 def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     cfg, start = t.cfg, session.start_step
+    if t.dist.main:
+        print(start_banner(cfg, t.policy, t.run_dir, start), flush=True)
+    sync_engine(t)  # a resume restored the weights after the engine was built
+    eval_started = time.perf_counter()
     before = evaluate(t, "before") if start == 0 else None
+    eval_s_per_prompt = (time.perf_counter() - eval_started) / max(1, len(t.task.eval_rows())) \
+        if before is not None else 0.0
     bar = tqdm(range(start, cfg.steps), desc="rlvr train",
                disable=not cfg.log.progress or not t.dist.main,
                unit="step", initial=start, total=cfg.steps)
     for step in bar:
+        step_started = time.perf_counter()
         metrics = train_step(t, step)
+        if step == start and cfg.steps - step > 1 and t.dist.main:  # ETA from a measured step
+            after_prompts = len(t.task.eval_rows()) if cfg.eval is not None and cfg.eval.after else 0
+            bar.write(eta_line(time.perf_counter() - step_started, cfg.steps - step - 1,
+                               after_prompts, eval_s_per_prompt))
         metrics.update(periodic_evaluation(t, step))
         session.observe(step, metrics)  # non-finite counters
         t.logger.log(step, metrics)
@@ -206,9 +235,9 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     after = evaluate(t, "after")
     final_dir = save_final(t)
     t.logger.close()
-    table = before_after_table(before, after)
-    if (before or after) and t.dist.main:
-        (t.run_dir / "eval_summary.txt").write_text(table + "\n")
-        print(table)
+    if t.dist.main:
+        summary = final_summary(t.run_dir, time.perf_counter() - started)
+        (t.run_dir / "eval_summary.txt").write_text(summary + "\n")
+        print(summary)
     return {"run_dir": str(t.run_dir), "final_dir": str(final_dir), "before": before,
             "after": after, "wall_s": time.perf_counter() - started, "rank": t.dist.rank}

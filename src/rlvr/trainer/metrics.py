@@ -43,7 +43,8 @@ class MetricsLogger:
                         "reference": group.row.reference, "completion": sample.text,
                         "reward": sample.reward.score, "verdict": sample.reward.verdict,
                         "components": sample.reward.components,
-                        "finish_reason": sample.finish_reason}) + "\n")
+                        "finish_reason": sample.finish_reason,
+                        "policy_version": sample.policy_version}) + "\n")
 
     def close(self) -> None:
         """Close the trackers; safe to call twice."""

@@ -58,6 +58,5 @@ def train_command(cfg, resume: bool) -> int:
         return EXIT_ABORTED
     if summary.get("rank", 0) != 0:  # rank 0 says it once
         return 0
-    print(f"run directory: {summary['run_dir']}  final checkpoint: {summary['final_dir']}  "
-          f"wall time: {summary['wall_s']:.0f} s")
+    print(f"final model (Hugging Face format): {summary['final_dir']}")
     return 0

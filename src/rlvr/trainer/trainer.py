@@ -14,7 +14,8 @@ from rlvr.configs.run import RunConfig
 from rlvr.data.tasks import Task, build_checked_task
 from rlvr.models.loader import Policy, load_policy, with_lora
 from rlvr.rewards.pipeline import RewardPipeline
-from rlvr.rollout.hf import HFEngine
+from rlvr.rollout.engine import RolloutEngine, build_engine, check_engine
+from rlvr.rollout.sync import TrainerWeights
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.parallel import Dist
@@ -40,7 +41,7 @@ class Trainer:
     run_dir: Path
     task: Task
     policy: Policy
-    engine: HFEngine
+    engine: RolloutEngine
     algo: Algorithm
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
@@ -52,6 +53,8 @@ class Trainer:
     reference: ReferencePolicy | AdapterOffReference | None = None
     """The frozen KL reference; None (no copy of the weights) when the algorithm has no KL; the
     policy with its adapters off under LoRA."""
+    weights: TrainerWeights | None = None
+    """The policy's HF-named weights, read lazily by ``engine.sync_weights`` after each step."""
     stateful: dict[str, Stateful] = field(default_factory=dict)
     """Extra objects saved in every checkpoint by name, beside the ones the run always saves
     (``algo.stateful()``, the reference weights, the reward counters: runs/resume.py)."""
@@ -78,6 +81,7 @@ class NullLogger:
 def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Trainer:
     dist = dist or Dist()
     require_trackers(cfg.log.trackers)  # a missing optional package fails before any loading
+    check_engine(cfg)  # so does a config the engine cannot serve (self-certainty, no logits)
     run_dir = Path(cfg.log.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and dist.main:  # a resume rewrites config.yaml once the checkpoint accepted it
@@ -91,14 +95,13 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
     algo = build_algorithm(cfg.algorithm)
     reference = build_reference(policy, algo)  # a full copy on every rank, before sharding
     dist.prepare(policy.model)  # fsdp2: sharded in place; ddp: rank 0's weights everywhere
-    engine = HFEngine(policy, cfg.task.system_prompt, cfg.task.instruction, cfg.rollout.batch_size,
-                      decoder=cfg.rollout.decoder)
-    engine.record_self_certainty = cfg.reward.needs_self_certainty
+    engine = build_engine(cfg, policy, run_dir)
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)  # over the sharded params
     logger = MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
                                                    cfg.model_dump(mode="json"), resume)
                            ) if dist.main else NullLogger()
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, PromptSampler(task.train_rows(), cfg.seed), logger,
-                   torch.Generator().manual_seed(cfg.seed), RewardPipeline(task, cfg.reward),
-                   reference=reference, dist=dist)
+                   scheduler, PromptSampler(task.train_rows(), cfg.seed, cfg.data.selection),
+                   logger, torch.Generator().manual_seed(cfg.seed),
+                   RewardPipeline(task, cfg.reward), reference=reference,
+                   weights=TrainerWeights(policy), dist=dist)

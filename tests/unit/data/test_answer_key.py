@@ -10,7 +10,7 @@ from rlvr.configs.reward import MajorityVoteTerm, RewardConfig
 from rlvr.data.split import RowListTask, answer_key, default_extract_answer
 from rlvr.eval.evaluate import evaluate, score_inline
 from rlvr.rewards.pipeline import RewardPipeline
-from rlvr.rollout.hf import SamplingParams
+from rlvr.rollout.engine import SamplingParams
 from rlvr.types import Group, RewardResult, Sample, TaskRow
 
 ROW = TaskRow("t/0", "colour?", "red")

@@ -7,7 +7,7 @@ import torch
 
 from rlvr.configs.eval import EvalSettings, PeriodicEvalConfig
 from rlvr.eval.evaluate import answer_key, evaluate, flat_metrics, score_inline
-from rlvr.rollout.hf import SamplingParams
+from rlvr.rollout.engine import SamplingParams
 from rlvr.types import Group, RewardResult, Sample, TaskRow
 
 

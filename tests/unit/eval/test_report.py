@@ -25,7 +25,9 @@ def test_report_embeds_every_plot_and_escapes_text(synthetic_run):
     path = write_report(synthetic_run)
     page = path.read_text()
     pngs = sorted(p.stem for p in (path.parent / "plots").glob("*.png"))
-    assert pngs == ["eval_pass_at_k", "reward", "time", "train"]  # ungrouped keys -> train
+    assert pngs == ["diag_00_reward_and_accuracy", "diag_01_policy_update",
+                    "diag_02_kl_and_entropy", "diag_03_time_per_stage", "overview_heldout",
+                    "overview_learning", "overview_pass_at_k", "overview_stages"]
     embedded = re.findall(r"data-plot='([^']+)'[^>]*src='data:image/png;base64,([^']+)'", page)
     assert sorted(name for name, _ in embedded) == pngs
     for _, data in embedded:

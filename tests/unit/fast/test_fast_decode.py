@@ -140,7 +140,8 @@ def test_lora_model_decodes_like_generate():
 def test_engine_gives_the_same_greedy_samples_with_either_decoder(tiny_model_dir):
     from rlvr.configs.run import ModelConfig
     from rlvr.models.loader import load_policy
-    from rlvr.rollout.hf import HFEngine, SamplingParams
+    from rlvr.rollout.engine import SamplingParams
+    from rlvr.rollout.hf import HFEngine
     from rlvr.types import TaskRow
 
     policy = load_policy(ModelConfig(name=str(tiny_model_dir), autocast="off"))

@@ -6,7 +6,8 @@ import torch
 
 from rlvr.configs.run import LoraConfig, ModelConfig
 from rlvr.models.loader import load_policy, with_lora
-from rlvr.rollout.hf import HFEngine, SamplingParams
+from rlvr.rollout.engine import SamplingParams
+from rlvr.rollout.hf import HFEngine
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.types import TaskRow
 

@@ -148,7 +148,8 @@ def test_engine_records_self_certainty(tiny_model_dir):
     """The HF engine fills Sample.self_certainty from raw logits when asked to."""
     from rlvr.configs.run import ModelConfig
     from rlvr.models.loader import load_policy
-    from rlvr.rollout.hf import HFEngine, SamplingParams
+    from rlvr.rollout.engine import SamplingParams
+    from rlvr.rollout.hf import HFEngine
     from rlvr.types import TaskRow as Row
 
     policy = load_policy(ModelConfig(name=str(tiny_model_dir), device="cpu"))

@@ -44,6 +44,9 @@ def test_world_size_must_divide_the_prompts(capsys, tmp_path, monkeypatch):
 def test_unsupported_combinations_are_named():
     with pytest.raises(ValueError, match="group_filter"):
         check_world(load_config(None, ["algorithm=dapo", "rollout.prompts_per_step=4"]), 2)
+    with pytest.raises(ValueError, match="rollout.engine=hf_process does not run on several"):
+        check_world(load_config(None, ["rollout.engine=hf_process",
+                                       "rollout.sync.name=filesystem"]), 2)
     with pytest.raises(ValueError, match="micro_batch_size x rollout.max_new_tokens <= 2048"):
         check_world(load_config(None, ["trainer.parallel=fsdp2", "rollout.max_new_tokens=256"]),
                     2)
