@@ -66,3 +66,15 @@ def test_engine_seeds_make_a_prompt_independent_of_its_batch(tiny_model_dir, dec
     assert completions(chunked.generate(rows, 3, params, seeds=[7, 8])) == completions(both)
     with pytest.raises(ValueError, match="2 rows"):
         engine.generate(rows, 3, params, seeds=[1])
+
+
+def test_seeded_requests_batch_together_for_the_static_decoder():
+    from rlvr.rollout.engine import SamplingParams, TokenRequest
+    from rlvr.rollout.hf import _batches
+
+    p = SamplingParams(4)
+    reqs = [TokenRequest([1], 2, p, seed=1), TokenRequest([2], 2, p, seed=2),
+            TokenRequest([3], 2, p), TokenRequest([4], 2, p, seed=4), TokenRequest([5], 3, p, 5)]
+    runs = [[r.prompt_ids[0] for r in run] for run in _batches(reqs, seeded_together=True)]
+    assert runs == [[1, 2], [3], [4], [5]]  # never seeded with unseeded, nor other n
+    assert [[r.prompt_ids[0] for r in run] for run in _batches(reqs)] == [[1], [2], [3], [4], [5]]
