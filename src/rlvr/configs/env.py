@@ -41,7 +41,7 @@ class EnvConfig(Node):
     """'try_again': add the verifier's verdict string to the feedback."""
 
     @model_validator(mode="after")
-    def _known_tools(self) -> "EnvConfig":
+    def _known_tools(self) -> EnvConfig:
         unknown = [t for t in self.tools if t not in TOOL_NAMES]
         if unknown:
             raise ValueError(f"env.tools: unknown tool(s) {unknown}; built-in: {list(TOOL_NAMES)}")

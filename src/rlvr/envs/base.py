@@ -8,8 +8,9 @@ one new chat turn and appends its ids, so the trained ids are exactly the sample
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from rlvr.types import RewardResult, TaskRow
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from rlvr.configs.env import EnvConfig
 from rlvr.data.templates import build_messages
 from rlvr.envs.base import StepResult, Verify
-from rlvr.envs.tools import OPEN, CLOSE, TOOL_ARGS, ToolCallError, ToolResult, parse_tool_call, \
-    run_calculator
+from rlvr.envs.tools import (
+    CLOSE,
+    OPEN,
+    TOOL_ARGS,
+    ToolCallError,
+    ToolResult,
+    parse_tool_call,
+    run_calculator,
+)
 from rlvr.types import RewardResult, TaskRow
 
 

@@ -8,7 +8,8 @@ single-turn path, bit-identical to a run without ``env``).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rlvr.configs.env import EnvConfig
 from rlvr.envs.base import Limits, Verify

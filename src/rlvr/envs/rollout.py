@@ -9,8 +9,9 @@ so the trainer, the evaluations and pass@k see one ``Sample`` per episode.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rlvr.envs.base import Env, Limits, StepResult
 from rlvr.envs.transcript import Episode, Segment, observation_ids

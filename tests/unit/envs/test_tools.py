@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rlvr.envs.tools import CalculatorError, ToolCall, ToolCallError, calculate, \
-    parse_tool_call, run_calculator, truncate
+from rlvr.envs.tools import (
+    CalculatorError,
+    ToolCall,
+    ToolCallError,
+    calculate,
+    parse_tool_call,
+    run_calculator,
+    truncate,
+)
 
 OFFERED = ("calculator", "python")
 CALC = '{"name": "calculator", "args": {"expression": "2*3"}}'

@@ -4,7 +4,7 @@ template families, through the real driver, tool environment and batch builder."
 from __future__ import annotations
 
 import pytest
-import torch
+from chat_families import FAMILIES, family_tokenizer
 
 from rlvr.configs.env import EnvConfig
 from rlvr.envs.base import Limits
@@ -14,8 +14,6 @@ from rlvr.envs.transcript import observation_text
 from rlvr.rollout.engine import SamplingParams, TokenCompletion
 from rlvr.trainer.batch import pad_groups
 from rlvr.types import TaskRow
-
-from chat_families import FAMILIES, family_tokenizer
 
 CALL = '<tool>{"name": "calculator", "args": {"expression": "6*7"}}</tool>'
 ROW = TaskRow("r0", "What is 6*7?", "42")
