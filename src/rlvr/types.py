@@ -97,6 +97,18 @@ class Sample:
     """Mean over tokens of KL(uniform || p_t), when the engine records it (rewards/unsupervised.py)."""
     policy_version: int = 0
     """The policy version (optimizer steps taken) whose weights sampled this completion."""
+    loss_mask: list[int] | None = None
+    """Per token of ``completion_ids``: 1 where the model sampled it (trained), 0 where an
+    environment appended it (tool output, feedback: context only). None means all ones (a
+    single-turn completion). ``sampler_logprobs`` is 0.0 on the 0 positions."""
+    episode: Any = None
+    """A multi-turn episode's record (``rlvr.envs.transcript.Episode``: segments, turns, tool
+    calls); None for a single-turn completion. ``text`` is then the last model turn."""
+
+    def __post_init__(self) -> None:
+        if self.loss_mask is not None and len(self.loss_mask) != len(self.completion_ids):
+            raise ValueError(f"Sample {self.row.row_id}: loss_mask has {len(self.loss_mask)} "
+                             f"entries for {len(self.completion_ids)} completion tokens")
 
 
 @dataclass

@@ -13,6 +13,7 @@ from rlvr.configs.base import Node
 from rlvr.configs.engine import EngineConfig, HFEngineConfig, WeightSyncConfig
 from rlvr.configs.checkpoint import CheckpointConfig, ReliabilityConfig
 from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
+from rlvr.configs.env import EnvConfig
 from rlvr.configs.eval import PeriodicEvalConfig
 from rlvr.configs.parallel import LauncherConfig, TrainerConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
@@ -207,6 +208,9 @@ class RunConfig(Node):
     retire) over a per-prompt pass-rate history."""
     rollout: RolloutConfig = RolloutConfig()
     """How completions are sampled: batch shape, sampling parameters, engine."""
+    env: EnvConfig | None = None
+    """Multi-turn environment (tool calls, feedback turns; docs/environments.md); null = the
+    task's single-turn prompts, exactly as without this key."""
     algorithm: AlgorithmConfig = AlgorithmConfig()
     """The RL algorithm as axes (advantage, objective, aggregation, ...) or a preset name."""
     optim: OptimConfig = OptimConfig()

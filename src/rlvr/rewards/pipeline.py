@@ -21,7 +21,13 @@ from rlvr.configs.reward import RewardConfig
 from rlvr.rewards.combine import build_reward
 from rlvr.rewards.errors import RewardInfraError
 from rlvr.rewards.pool import POOL_COUNTERS, WorkerPool
-from rlvr.types import Group, RewardResult
+from rlvr.types import Group, RewardResult, Sample
+
+
+def env_scored(sample: Sample) -> bool:
+    """An environment episode whose environment set the reward itself (envs/): the verifier
+    does not score it again; sample and group terms still apply."""
+    return sample.episode is not None and sample.reward is not None
 
 
 class RewardPipeline:
@@ -43,7 +49,8 @@ class RewardPipeline:
         """Start scoring one group in the workers (non-blocking)."""
         if self.verifier is None or self.pool is None:
             return
-        self._futures[id(group)] = [self.pool.submit(self.verifier, s.text, group.row)
+        self._futures[id(group)] = [None if env_scored(s) else
+                                    self.pool.submit(self.verifier, s.text, group.row)
                                     for s in group.samples]
 
     def submit_all(self, groups: list[Group]) -> None:
@@ -56,7 +63,9 @@ class RewardPipeline:
         for group in groups:
             futures = self._futures.pop(id(group), None)
             for index, sample in enumerate(group.samples):
-                sample.reward = futures[index].result() if futures else RewardResult.scored(0.0)
+                if not env_scored(sample):
+                    sample.reward = (futures[index].result() if futures
+                                     else RewardResult.scored(0.0))
                 self.reward.apply_sample_terms(sample)
             self.reward.apply_group_terms(group)
         counts = self._count(groups)

@@ -30,7 +30,9 @@ def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
         input_ids_NL[n, P - p:P] = torch.tensor(s.prompt_ids)
         input_ids_NL[n, P:P + t] = torch.tensor(s.completion_ids, dtype=torch.long)
         attention_NL[n, P - p:P + t] = 1
-        mask_NT[n, :t] = 1.0
+        # Environment tokens (tool output, feedback) are context, never trained.
+        mask_NT[n, :t] = 1.0 if s.loss_mask is None else torch.tensor(s.loss_mask,
+                                                                       dtype=torch.float)
         sampler_NT[n, :t] = torch.tensor(s.sampler_logprobs)
     truncated_N = torch.tensor([s.finish_reason == "length" for s in samples])
     return TrainBatch(input_ids_NL, attention_NL, mask_NT, torch.zeros(N), sampler_NT, truncated_N)

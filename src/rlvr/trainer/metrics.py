@@ -13,6 +13,7 @@ from statistics import mean
 from rlvr.eval.diagnostics import zero_variance_share
 from rlvr.runs.faultpoints import fault_point
 from rlvr.trainer.trackers import TrackerSet
+from rlvr.envs.metrics import episode_metrics
 from rlvr.types import Group, is_correct
 
 
@@ -38,7 +39,10 @@ class MetricsLogger:
         with self.samples_path.open("a") as fh:
             for group in groups:
                 for sample in group.samples:
-                    fh.write(json.dumps({
+                    # a multi-turn episode also carries its transcript, tool turns marked
+                    extra = {} if sample.episode is None else {
+                        "transcript": sample.episode.to_json()}
+                    fh.write(json.dumps({**extra,
                         "step": step, "row_id": group.row.row_id, "prompt": group.row.prompt,
                         "reference": group.row.reference, "completion": sample.text,
                         "reward": sample.reward.score, "verdict": sample.reward.verdict,
@@ -82,4 +86,5 @@ def rollout_metrics(groups: list[Group], outcome_counts: Counter) -> dict[str, f
         components.update(s.reward.components)
     out.update({f"reward/{k}": v / len(samples) for k, v in components.items()})
     out.update({k: float(v) for k, v in outcome_counts.items()})
+    out.update(episode_metrics(groups))  # multi-turn episodes only (envs/)
     return out

@@ -12,6 +12,7 @@ from rlvr.algorithms import Algorithm, build_algorithm
 from rlvr.config import dump_config
 from rlvr.configs.run import RunConfig
 from rlvr.data.tasks import Task, build_checked_task
+from rlvr.envs.engine import with_env
 from rlvr.models.loader import Policy, load_policy, with_lora
 from rlvr.rewards.pipeline import RewardPipeline
 from rlvr.rollout.engine import RolloutEngine, build_engine, check_engine
@@ -92,16 +93,17 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
     task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
     set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
     policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
+    rewards = RewardPipeline(task, cfg.reward)
     algo = build_algorithm(cfg.algorithm)
     reference = build_reference(policy, algo)  # a full copy on every rank, before sharding
     dist.prepare(policy.model)  # fsdp2: sharded in place; ddp: rank 0's weights everywhere
-    engine = build_engine(cfg, policy, run_dir)
+    # env: episodes through the engine's token-level entry (unchanged engine without one)
+    engine = with_env(build_engine(cfg, policy, run_dir), cfg, policy.tokenizer, rewards)
     optimizer, scheduler = build_optimizer(policy.model, cfg.optim)  # over the sharded params
     logger = MetricsLogger(run_dir, build_trackers(cfg.log.trackers, run_dir,
                                                    cfg.model_dump(mode="json"), resume)
                            ) if dist.main else NullLogger()
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
                    scheduler, PromptSampler(task.train_rows(), cfg.seed, cfg.data.selection),
-                   logger, torch.Generator().manual_seed(cfg.seed),
-                   RewardPipeline(task, cfg.reward), reference=reference,
-                   weights=TrainerWeights(policy), dist=dist)
+                   logger, torch.Generator().manual_seed(cfg.seed), rewards,
+                   reference=reference, weights=TrainerWeights(policy), dist=dist)

@@ -1,0 +1,48 @@
+"""Environment config (key ``env``; see docs/environments.md). Null: single-turn tasks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from rlvr.configs.base import Node
+from rlvr.configs.sandbox import SandboxConfig
+
+TOOL_NAMES = ("calculator", "python")
+"""Built-in tools (rlvr/envs/tools.py)."""
+
+
+class EnvConfig(Node):
+    """An episode of model turns and environment turns. ``name`` picks the environment from
+    ``rlvr.envs.registry.ENVS``; the limits bound every episode."""
+
+    name: str = "single_turn"
+    """Registered environment: 'single_turn' (today's tasks), 'tools' (tool calls),
+    'try_again' (the verifier's verdict is fed back and the model retries)."""
+    max_turns: int = Field(2, ge=1)
+    """Model turns per episode at most; the episode ends (its last turn is scored) there."""
+    max_tool_calls: int = Field(4, ge=0)
+    """Tool calls per episode at most; further calls get an error observation."""
+    max_total_tokens: int = Field(256, ge=1)
+    """Tokens after the prompt per episode at most (model and environment tokens together);
+    an episode that reaches it ends as truncated."""
+    observation_role: Literal["user", "tool"] = "user"
+    """Chat role of environment turns (some templates, e.g. Gemma's, know only user/assistant)."""
+    tools: list[str] = Field(default_factory=lambda: ["calculator"])
+    """Tools offered by the 'tools' environment (from: calculator, python)."""
+    tool_output_chars: int = Field(400, ge=16)
+    """Tool output longer than this is cut to this many characters (marked '[truncated]')."""
+    sandbox: SandboxConfig = SandboxConfig()
+    """Jail limits of the 'python' tool (one fresh jail per call)."""
+    discount: float = Field(0.8, gt=0, le=1)
+    """'try_again': the reward of a correct answer at turn k (1-based) is score * discount^(k-1)."""
+    hint: bool = False
+    """'try_again': add the verifier's verdict string to the feedback."""
+
+    @model_validator(mode="after")
+    def _known_tools(self) -> EnvConfig:
+        unknown = [t for t in self.tools if t not in TOOL_NAMES]
+        if unknown:
+            raise ValueError(f"env.tools: unknown tool(s) {unknown}; built-in: {list(TOOL_NAMES)}")
+        return self

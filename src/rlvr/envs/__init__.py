@@ -1,0 +1,1 @@
+"""Environments: multi-turn episodes of model turns and environment (tool, feedback) turns."""
