@@ -34,7 +34,7 @@ padding:.25em .5em;vertical-align:top;text-align:left} th{background:#f4f4f4}
 pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.8em;white-space:pre-wrap}
 .note{color:#666;font-size:.9em} .health{color:#555;font-size:.9em}
 .panels{display:grid;grid-template-columns:repeat(2,1fr);gap:.4em}
-.panels img{width:100%}
+.panels img{width:100%} .panel[data-panel=learning]{grid-column:span 2}
 """
 
 _CHECK_SCRIPT = """
@@ -83,6 +83,11 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     return path
 
 
+def _has_curve(curves: dict[str, Any]) -> bool:
+    """A pass@k curve needs some evaluation with k > 1 (greedy-only before / after have k = 1)."""
+    return any(int(k) > 1 for r in curves.values() for k in r.summary.get("pass@k", {}))
+
+
 def _periodic(data: RunData) -> dict[int, Any]:
     return {int(name.rsplit("_", 1)[1]): r for name, r in data.evals.items()
             if name.startswith("evals/step_")}
@@ -98,7 +103,8 @@ def _overview_html(data: RunData, moved: dict, zero: list[str], plot_dir: Path) 
               ("heldout", plot_heldout(data.evals.get("eval_before"), data.evals.get("eval_after"),
                                        plot_dir / "overview_heldout.png")),
               ("pass_at_k", plot_pass_at_k(list(curves.values()), list(curves),
-                                           plot_dir / "overview_pass_at_k.png") if curves else None),
+                                           plot_dir / "overview_pass_at_k.png")
+               if _has_curve(curves) else None),
               ("stages", plot_stages(moved, plot_dir / "overview_stages.png"))]
     figures = "".join(f"<div class=panel data-panel='{name}'>{_img(path)}</div>"
                       for name, path in panels if path is not None)
