@@ -132,8 +132,10 @@ class Session:
 
     def save(self) -> Path:
         """A resumable checkpoint of the ``step`` steps taken (runs/: verified, atomic)."""
+        from rlvr.runs.checkpoint import step_dir_name
+
         self.run.save(self.step)
-        return self.run.root / f"step_{self.step:08d}"
+        return self.run.root / step_dir_name(self.step)
 
     def load(self) -> int:
         """Restore the newest verified checkpoint of ``cfg.log.run_dir``; returns the step."""
