@@ -93,9 +93,14 @@ class Session:
     def forward_backward(self, groups: list[Group]) -> dict[str, float]:
         """Advantages for scored ``groups``, then the loss's forward/backward over them;
         gradients accumulate until ``optim_step``. Returns the step's metrics so far."""
-        from rlvr.trainer.update import (StatSums, minibatch_backward, step_settings,
-                                         update_inputs, update_stats)
         from rlvr.models.prefix import group_aligned_order
+        from rlvr.trainer.update import (
+            StatSums,
+            minibatch_backward,
+            step_settings,
+            update_inputs,
+            update_stats,
+        )
 
         t, algo = self.trainer, self.trainer.algo
         if algo.epochs * algo.minibatches != 1:

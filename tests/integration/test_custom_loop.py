@@ -29,7 +29,7 @@ def test_custom_loop_example_learns(tiny_model_dir, tmp_path):
          "rollout.group_size=16", "rollout.max_new_tokens=1", "optim.lr=0.05",
          "optim.micro_batch_size=64", "log.tensorboard=false", "log.progress=false",
          f"log.run_dir={run_dir}", "seed=1"],
-        env=env, capture_output=True, text=True, timeout=300)
+        env=env, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == list(range(STEPS))

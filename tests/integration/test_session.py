@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from faults_support import train_args, write_task
+from safetensors.torch import load_file
 
 STEPS = 3
 
