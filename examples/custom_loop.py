@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"step {step}: reward {metrics['reward/mean']:.3f} "
                       f"loss {metrics['loss']:+.4f} grad_norm {metrics['grad_norm']:.3f}",
                       flush=True)
-        print(f"checkpoint: {s.save()}")
+        path = s.save()
+        if s.trainer.dist.main:
+            print(f"checkpoint: {path}")
 
 
 if __name__ == "__main__":
