@@ -61,6 +61,12 @@ class RunSession:
             raise
         self.flag = PreemptionFlag()
 
+    def load_newest(self) -> int:
+        """Restore the newest checkpoint that verifies (step 0 and nothing loaded when there is
+        none); returns the step to continue from."""
+        self.start_step = self._resume()
+        return self.start_step
+
     def _resume(self) -> int:
         if self.t.dist.main:  # the others wait, then read the same directory
             ckpt.remove_partial(self.root)

@@ -30,6 +30,7 @@ from rlvr.trainer.parallel import init_dist
 from rlvr.trainer.reference import reference_scorer
 from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import step_settings, update
+from rlvr.types import TrainBatch
 
 
 def prompt_seeds(seed: int, step: int, start: int, count: int) -> list[int]:
@@ -70,31 +71,50 @@ def whole_batch(t: Trainer, groups: list, counts) -> tuple[list, Counter]:
     return [g for part, _ in parts for g in part], total
 
 
+def seed_step(t: Trainer, step: int) -> None:
+    """Sampling is reproducible per step (the first rollout of a step reseeds torch)."""
+    torch.manual_seed(t.cfg.seed * 100_003 + step)
+
+
+def score(t: Trainer, groups: list, step: int) -> tuple[Counter, dict[str, float]]:
+    """The reward stage: outcome counts of this rank's ``groups`` and the whole step's rollout
+    and prompt-selection metrics (``reward/mean``, ``accuracy``...)."""
+    counts = score_groups(groups, t.task, t.rewards)
+    counts.update(mask_invalid_rewards(groups))  # nan / inf scores never reach advantages
+    all_groups, all_counts = whole_batch(t, groups, counts)
+    # every rank's groups: the selection's pass-rate history stays the same on all ranks
+    select_metrics = t.prompts.observe(all_groups, step)
+    return counts, {**rollout_metrics(all_groups, all_counts), **select_metrics}
+
+
+def train_batch(t: Trainer, groups: list, step: int) -> tuple[TrainBatch, dict[str, float]]:
+    """The advantage stage: the padded batch of ``groups`` with reference logprobs (KL) and
+    advantages over every rank's groups; returns it and its metrics."""
+    ref_scorer, ref_metrics = reference_scorer(t.reference, step, t.optimizer,
+                                               step_settings(t.cfg))
+    batch, batch_metrics = build_train_batch(groups, t.algo, t.policy.tokenizer.pad_token_id,
+                                             ref_scorer, t.dist)
+    return batch, {**batch_metrics, **ref_metrics}
+
+
 def train_step(t: Trainer, step: int) -> dict[str, float]:
-    """One RL step as named stages; returns the step's metrics."""
+    """One RL step as named stages, on the functions ``rlvr.Session`` calls; returns the step's
+    metrics."""
     cfg, timer = t.cfg, StageTimer()
-    torch.manual_seed(cfg.seed * 100_003 + step)  # sampling is reproducible per step
-    settings = step_settings(cfg)
+    seed_step(t, step)
     drawn = [cfg.rollout.prompts_per_step]  # prompts drawn this step: the next seed position
     with timer.stage("rollout"):
         groups = rollout(t, cfg.rollout.prompts_per_step, step)
     with timer.stage("reward"):
-        counts = score_groups(groups, t.task, t.rewards)
-        counts.update(mask_invalid_rewards(groups))  # nan / inf scores never reach advantages
-        all_groups, all_counts = whole_batch(t, groups, counts)
-        # every rank's groups: the selection's pass-rate history stays the same on all ranks
-        select_metrics = t.prompts.observe(all_groups, step)
-    sampled = rollout_metrics(all_groups, all_counts)
+        counts, sampled = score(t, groups, step)
     with timer.stage("group_filter"):
         groups, filter_metrics = t.algo.fill_groups(
             groups, sample_more=lambda n: sample_more(t, n, counts, step, drawn))
     with timer.stage("advantages"):
-        ref_scorer, ref_metrics = reference_scorer(t.reference, step, t.optimizer, settings)
-        batch, batch_metrics = build_train_batch(groups, t.algo, t.policy.tokenizer.pad_token_id,
-                                                 ref_scorer, t.dist)
+        batch, batch_metrics = train_batch(t, groups, step)
     with timer.stage("update"):
-        update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo, settings,
-                                t.generator, t.dist)
+        update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo,
+                                step_settings(cfg), t.generator, t.dist)
     with timer.stage("weight_sync"):
         sync_metrics = sync_engine(t)
     # the whole step's groups after filtering, for the samples file and the token count
@@ -103,8 +123,8 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         t.logger.log_samples(step, step_groups)
     seconds = dict(zip(timer.seconds, (v / t.dist.world for v in t.dist.sum_floats(
         list(timer.seconds.values())))))  # each stage's mean over ranks
-    metrics = {**sampled, **select_metrics, **filter_metrics, **batch_metrics, **ref_metrics,
-               **update_metrics, **sync_metrics, **seconds}
+    metrics = {**sampled, **filter_metrics, **batch_metrics, **update_metrics, **sync_metrics,
+               **seconds}
     tokens = sum(len(s.completion_ids) for g in step_groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(seconds.values()), 1e-9)
     return metrics
@@ -153,7 +173,13 @@ def evaluate(t: Trainer, label: str):
     """Greedy held-out evaluation before / after training: RUN_DIR/eval_<label>.json."""
     if t.cfg.eval is None or not getattr(t.cfg.eval, label):
         return None
-    max_new = t.cfg.eval.max_new_tokens or t.cfg.rollout.max_new_tokens
+    return greedy_evaluation(t, label)
+
+
+def greedy_evaluation(t: Trainer, label: str):
+    """Greedy accuracy on the held-out rows, written to RUN_DIR/eval_<label>.json."""
+    max_new = (t.cfg.eval.max_new_tokens if t.cfg.eval is not None else None) \
+        or t.cfg.rollout.max_new_tokens
     return on_rank0(t, lambda: greedy_eval(t.engine, t.task, t.task.eval_rows(), max_new,
                                            t.run_dir / f"eval_{label}.json",
                                            f"{t.cfg.model.name}@{label}", _scorer(t),
@@ -197,13 +223,18 @@ def train(cfg: RunConfig, resume: bool = False) -> dict[str, Any]:
         session = RunSession(t, resume)
         return _train(t, session, started)
     finally:
-        if session is not None:
-            session.close()
-        t.logger.close()  # also when the run stops early (already closed when it finished)
-        t.engine.close()
-        if t.rewards is not None:
-            t.rewards.close()
-        dist.close()
+        close_trainer(t, session)
+
+
+def close_trainer(t: Trainer, session: RunSession | None) -> None:
+    """Release what ``setup`` and ``RunSession`` opened, also when a run stops early."""
+    if session is not None:
+        session.close()
+    t.logger.close()  # already closed when the run finished: a no-op then
+    t.engine.close()
+    if t.rewards is not None:
+        t.rewards.close()
+    t.dist.close()
 
 
 def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:

@@ -102,29 +102,19 @@ def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algori
            dist: Dist | None = None) -> dict[str, float]:
     """Run ``algo.epochs`` passes over ``batch`` in ``algo.minibatches`` optimizer steps each.
     With several ranks ``batch`` is this rank's rows; normalisers, gradients and statistics are
-    summed over the ranks."""
+    summed over the ranks. Each optimizer step is ``minibatch_backward`` then ``optim_step``,
+    the same two calls ``rlvr.Session`` makes."""
     dist = dist or Dist()
-    policy.model.train()
-    old_NT = entropy_NT = None
-    if algo.needs_prepass:
-        old_NT, entropy_NT = prepass(policy, batch, settings.micro_batch_size,
-                                     settings.temperature)
-        if algo.reuses_rollout_policy:
-            old_NT = None  # one step per batch: the current logprobs, detached, are the old ones
+    old_NT, entropy_NT = update_inputs(policy, batch, algo, settings)
     stats, step_metrics, per_epoch = StatSums(), defaultdict(list), {}
     for epoch in range(algo.epochs):
         epoch_stats = StatSums()
         order = group_aligned_order(batch, generator)
         for mb_idx in order.chunk(algo.minibatches):
-            mb = batch.select(mb_idx)
-            select_NT = None if algo.select_tokens is None else algo.select_tokens(
-                entropy_NT[mb_idx], mb.completion_mask_NT)
-            loss = accumulate_gradients(policy, mb, None if old_NT is None else old_NT[mb_idx],
-                                        select_NT, algo, settings, epoch_stats, dist)
-            dist.reduce_gradients(policy.model)
-            metrics = _optimizer_step(policy, optimizer, settings.max_grad_norm)
+            loss = minibatch_backward(policy, batch, mb_idx, old_NT, entropy_NT, algo, settings,
+                                      epoch_stats, dist)
+            metrics = optim_step(policy, optimizer, scheduler, settings.max_grad_norm, dist)
             metrics["loss"] = dist.sum_floats([loss])[0]
-            scheduler.step()
             for name, value in metrics.items():
                 step_metrics[name].append(value)
         epoch_stats = epoch_stats.reduced(dist)
@@ -132,9 +122,52 @@ def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algori
         if algo.epochs > 1:  # clipping grows as the policy leaves the rollout policy: per epoch
             per_epoch.update({f"update/epoch{epoch}/{k}": v for k, v in epoch_stats.means().items()
                               if k.startswith("clip_frac")})
-    out = {f"update/{k}": v for k, v in stats.means().items()}
+    out = update_stats(stats, algo)
     out.update(per_epoch)
     out.update({k: sum(v) / len(v) for k, v in step_metrics.items()})
+    return out
+
+
+def update_inputs(policy: Policy, batch: TrainBatch, algo: Algorithm, settings: StepSettings):
+    """(old_NT, entropy_NT): the rollout policy's logprobs and entropies when the algorithm
+    needs them (None otherwise), computed before the batch's first optimizer step."""
+    policy.model.train()
+    if not algo.needs_prepass:
+        return None, None
+    old_NT, entropy_NT = prepass(policy, batch, settings.micro_batch_size, settings.temperature)
+    if algo.reuses_rollout_policy:
+        old_NT = None  # one step per batch: the current logprobs, detached, are the old ones
+    return old_NT, entropy_NT
+
+
+def minibatch_backward(policy: Policy, batch: TrainBatch, mb_idx: torch.Tensor,
+                       old_NT: torch.Tensor | None, entropy_NT: torch.Tensor | None,
+                       algo: Algorithm, settings: StepSettings, stats: StatSums,
+                       dist: Dist | None = None) -> float:
+    """Forward/backward of the rows ``mb_idx`` of ``batch`` (gradients accumulate, nothing is
+    reduced across ranks yet); returns this rank's share of the minibatch loss."""
+    mb = batch.select(mb_idx)
+    select_NT = None if algo.select_tokens is None else algo.select_tokens(
+        entropy_NT[mb_idx], mb.completion_mask_NT)
+    return accumulate_gradients(policy, mb, None if old_NT is None else old_NT[mb_idx],
+                                select_NT, algo, settings, stats, dist)
+
+
+def optim_step(policy: Policy, optimizer, scheduler, max_grad_norm: float,
+               dist: Dist | None = None) -> dict[str, float]:
+    """Sum the gradients over ranks, clip, step (skipped when not finite), zero them and step
+    the LR schedule; returns ``grad_norm``, ``lr`` (before the schedule steps) and
+    ``nonfinite_skipped``."""
+    (dist or Dist()).reduce_gradients(policy.model)
+    metrics = _optimizer_step(policy, optimizer, max_grad_norm)
+    scheduler.step()
+    return metrics
+
+
+def update_stats(stats: StatSums, algo: Algorithm) -> dict[str, float]:
+    """``update/*`` means of the (rank-reduced) statistics; the adaptive entropy coefficient
+    observes the step's entropy."""
+    out = {f"update/{k}": v for k, v in stats.means().items()}
     if algo.entropy_coef is not None:
         out["entropy/coef"] = algo.entropy_coef.value
         algo.entropy_coef.observe(out.get("update/entropy", 0.0))
