@@ -3,8 +3,9 @@ environment is a class taking an ``EnvContext`` with ``reset``/``step`` plus one
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from rlvr.registry import resolve
 
 ENVS: dict[str, Any] = {
     "single_turn": "rlvr.envs.builtin:SingleTurnEnv",
@@ -14,10 +15,4 @@ ENVS: dict[str, Any] = {
 
 
 def env_class(name: str) -> Any:
-    if name not in ENVS:
-        raise ValueError(f"unknown environment env.name={name!r}; registered: {', '.join(ENVS)}")
-    target = ENVS[name]
-    if not isinstance(target, str):  # a class registered directly (tests, plugins)
-        return target
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return resolve(ENVS, name, "environment env.name=")

@@ -53,8 +53,9 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     out_dir = Path(out_dir) if out_dir is not None else data.run_dir / "report"
     plot_dir = out_dir / "plots"
     moved, zero = split_health(metric_series(data.metrics))
+    periodic = _periodic(data)
     parts = [f"<h1>rlvr run report: {html.escape(str(data.run_dir))}</h1>", _facts(data),
-             _overview_html(data, moved, zero, plot_dir)]
+             _overview_html(data, periodic, moved, zero, plot_dir)]
     parts.append("<h2>Diagnostics</h2>")
     for index, (title, unit, series) in enumerate(group_by_meaning(moved)):
         name = f"diag_{index:02d}_" + "".join(c if c.isalnum() else "_" for c in title.lower())
@@ -67,7 +68,6 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
                      "by configuration, e.g. KL when no reference model is loaded): "
                      + html.escape(", ".join(missing)) + ".</p>")
     parts.append("<h2>Evaluation</h2>" + _evals_html(data))
-    periodic = _periodic(data)
     if periodic:
         parts.append(_img(plot_series(_periodic_series(periodic), plot_dir / "eval_during_training.png",
                                       title="held-out evaluation during training")))
@@ -93,10 +93,10 @@ def _periodic(data: RunData) -> dict[int, Any]:
             if name.startswith("evals/step_")}
 
 
-def _overview_html(data: RunData, moved: dict, zero: list[str], plot_dir: Path) -> str:
+def _overview_html(data: RunData, periodic: dict[int, Any], moved: dict, zero: list[str],
+                   plot_dir: Path) -> str:
     """The "did it learn?" section: its panels first, then best / worst samples, then health."""
     curves = {name: r for name, r in data.evals.items() if not name.startswith("evals/")}
-    periodic = _periodic(data)
     for step in sorted({min(periodic), max(periodic)} if periodic else ()):
         curves[f"step {step}"] = periodic[step]
     panels = [("learning", plot_learning(moved, plot_dir / "overview_learning.png")),

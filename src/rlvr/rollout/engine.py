@@ -25,7 +25,6 @@ class in ``rlvr/configs/engine.py``).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any, Protocol
 
 import torch
 
+from rlvr.registry import resolve
 from rlvr.types import FinishReason, Group, Sample, TaskRow
 
 NamedTensors = Iterable[tuple[str, torch.Tensor]]
@@ -158,13 +158,7 @@ ENGINES: dict[str, str] = {
 
 
 def engine_class(name: str) -> Any:
-    if name not in ENGINES:
-        raise ValueError(f"unknown rollout engine {name!r}; registered: {', '.join(ENGINES)}")
-    target = ENGINES[name]
-    if not isinstance(target, str):  # a class registered directly (tests, plugins)
-        return target
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return resolve(ENGINES, name, "rollout engine ")
 
 
 def required_capabilities(cfg: Any) -> dict[str, str]:

@@ -78,15 +78,14 @@ def task_label(cfg: RunConfig) -> str:
     return f"{task.kind}:{name}" if isinstance(name, str) else task.kind
 
 
-def eta_line(step_seconds: float, steps_left: int, eval_prompts: int, seconds_per_prompt: float
-             ) -> str:
-    """An estimate of the time left, from the first step's wall time; the after-training
-    evaluation is costed at the measured greedy seconds per prompt (0 when none ran yet)."""
+def eta_line(step_seconds: float, steps_left: int, eval_seconds: float) -> str:
+    """An estimate of the time left, from the first step's wall time, plus the final evaluation
+    costed at what the evaluation before training took (0 when none ran in this process)."""
     train_s = step_seconds * steps_left
-    eval_s = eval_prompts * seconds_per_prompt
-    text = f"rlvr: first step took {step_seconds:.1f} s; about {_duration(train_s + eval_s)} left"
-    if eval_s:
-        text += f" ({_duration(train_s)} training + {_duration(eval_s)} final evaluation)"
+    total = _duration(train_s + eval_seconds)
+    text = f"rlvr: first step took {step_seconds:.1f} s; about {total} left"
+    if eval_seconds:
+        text += f" ({_duration(train_s)} training + {_duration(eval_seconds)} final evaluation)"
     return text
 
 

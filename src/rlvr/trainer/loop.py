@@ -244,8 +244,9 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     sync_engine(t)  # a resume restored the weights after the engine was built
     eval_started = time.perf_counter()
     before = evaluate(t, "before") if start == 0 else None
-    eval_s_per_prompt = (time.perf_counter() - eval_started) / max(1, len(t.task.eval_rows())) \
-        if before is not None else 0.0
+    # The after-training evaluation decodes the same rows with the same settings as this one.
+    after_eval_s = time.perf_counter() - eval_started \
+        if before is not None and cfg.eval is not None and cfg.eval.after else 0.0
     bar = tqdm(range(start, cfg.steps), desc="rlvr train",
                disable=not cfg.log.progress or not t.dist.main,
                unit="step", initial=start, total=cfg.steps)
@@ -253,9 +254,8 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
         step_started = time.perf_counter()
         metrics = train_step(t, step)
         if step == start and cfg.steps - step > 1 and t.dist.main:  # ETA from a measured step
-            after_prompts = len(t.task.eval_rows()) if cfg.eval is not None and cfg.eval.after else 0
             bar.write(eta_line(time.perf_counter() - step_started, cfg.steps - step - 1,
-                               after_prompts, eval_s_per_prompt))
+                               after_eval_s))
         metrics.update(periodic_evaluation(t, step))
         session.observe(step, metrics)  # non-finite counters
         t.logger.log(step, metrics)
