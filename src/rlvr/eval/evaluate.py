@@ -129,10 +129,11 @@ def _record(task: Any, group: Group, greedy: Group | None) -> PromptRecord:
         row_id=group.row.row_id, scores=scores,
         answers=[answer_key(task, s.text) for s in group.samples],
         finish=[s.finish_reason for s in group.samples],
-        lengths=[len(s.completion_ids) for s in group.samples], errors=errors)
+        lengths=[len(s.completion_ids) for s in group.samples], errors=errors,
+        correct=[is_correct(s.reward) for s in group.samples])
     if greedy is not None:
         verdict = _reward_of(greedy.samples[0])
-        record.greedy_correct = None if verdict.score is None else is_correct(verdict.score)
+        record.greedy_correct = None if verdict.score is None else is_correct(verdict)
         record.greedy_text = greedy.samples[0].text
     return record
 

@@ -41,6 +41,9 @@ class PromptRecord:
     greedy_correct: bool | None = None
     greedy_text: str | None = None
     errors: int = 0  # samples whose verifier reported an infrastructure error
+    correct: list[bool] | None = None
+    """Per sample, ``is_correct`` of its RewardResult (the correctness component, so an
+    episode's discounted right answer counts); None in older files: judged by the score."""
 
     @property
     def n(self) -> int:
@@ -49,7 +52,13 @@ class PromptRecord:
 
     @property
     def c(self) -> int:
-        return sum(is_correct(s) for s in self.scores)
+        return sum(self.correct_flags())
+
+    def correct_flags(self) -> list[bool]:
+        """Correctness of every sample, one per episode (never per turn)."""
+        if self.correct is None:
+            return [is_correct(s) for s in self.scores]
+        return [ok and s is not None for ok, s in zip(self.correct, self.scores)]
 
     def to_json(self) -> dict[str, Any]:
         return {"row_id": self.row_id, "n": self.n, "c": self.c, **{

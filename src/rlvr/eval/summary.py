@@ -11,7 +11,6 @@ from rlvr.eval.bootstrap import DEFAULT_RESAMPLES, bootstrap_ci
 from rlvr.eval.majk import maj_at_k
 from rlvr.eval.passk import pass_at_k_matrix
 from rlvr.eval.results import PromptRecord
-from rlvr.types import is_correct
 
 
 def _with_ci(values_PK: np.ndarray, keys: Sequence[Any], level: float, resamples: int,
@@ -32,9 +31,10 @@ def maj_matrix(prompts: Sequence[PromptRecord], ks: Sequence[int], seed: int = 0
     """maj@k per prompt (rows) and k (columns) over the scored samples; NaN where k > n."""
     out_PK = np.full((len(prompts), len(ks)), np.nan)
     for p, record in enumerate(prompts):
-        scored = [(a, s) for a, s in zip(record.answers, record.scores) if s is not None]
+        scored = [(a, ok) for a, ok, s in zip(record.answers, record.correct_flags(),
+                                              record.scores) if s is not None]
         answers = [a for a, _ in scored]
-        correct = [float(is_correct(s)) for _, s in scored]
+        correct = [float(ok) for _, ok in scored]
         for j, k in enumerate(ks):
             if k <= len(scored):
                 out_PK[p, j] = maj_at_k(answers, correct, k, seed=seed)
