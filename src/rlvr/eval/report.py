@@ -35,6 +35,8 @@ pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.8em;white-space:pre
 .note{color:#666;font-size:.9em} .health{color:#555;font-size:.9em}
 .panels{display:grid;grid-template-columns:repeat(2,1fr);gap:.4em}
 .panels img{width:100%} .panel[data-panel=learning]{grid-column:span 2}
+.turn{margin:.2em 0} .turn-env{background:#fff6dd;border-left:4px solid #d9a400}
+.turn-model{border-left:4px solid #7aa7d9} .turn b{font-size:.75em;color:#666}
 """
 
 _CHECK_SCRIPT = """
@@ -176,13 +178,27 @@ def _samples_table(samples: list[dict[str, Any]], panel: str | None = None) -> s
     for sample in samples:
         text_key = next((k for k in _SAMPLE_TEXT_KEYS if k in sample), None)
         text = str(sample.get(text_key, "")) if text_key else ""
-        others = {k: v for k, v in sample.items() if k not in (text_key, "prompt")}
+        others = {k: v for k, v in sample.items() if k not in (text_key, "prompt", "transcript")}
+        shown = (_transcript_html(sample["transcript"]) if sample.get("transcript")
+                 else "<pre>" + html.escape(text[:2000]) + "</pre>")
         rows.append("<tr><td>" + html.escape(json.dumps(others, default=str)[:400]) + "</td><td>"
-                    + html.escape(str(sample.get("prompt", ""))[:600]) + "</td><td><pre>"
-                    + html.escape(text[:2000]) + "</pre></td></tr>")
+                    + html.escape(str(sample.get("prompt", ""))[:600]) + "</td><td>"
+                    + shown + "</td></tr>")
     marker = f" data-panel='{panel}'" if panel else ""
     return (f"<table{marker}><tr><th>step / reward</th><th>prompt</th><th>completion</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _transcript_html(segments: list[dict[str, Any]]) -> str:
+    """A multi-turn episode, whole: every turn in order, environment / tool turns marked
+    (class ``turn-env``) apart from the model's (``turn-model``)."""
+    parts = []
+    for seg in segments:
+        source = "model" if seg.get("source") == "model" else "env"
+        label = "model" if source == "model" else "environment / tool"
+        parts.append(f"<pre class='turn turn-{source}'><b>{label}</b>\n"
+                     + html.escape(str(seg.get("text", ""))) + "</pre>")
+    return "".join(parts)
 
 
 def _markdown_table_html(table: str) -> str:

@@ -50,3 +50,21 @@ def test_periodic_and_foreign_evaluations(synthetic_run):
     data = read_run(synthetic_run)
     assert set(data.evals) == {"eval_before", "eval_after", "evals/step_000002",
                                "evals/step_000004"}
+
+
+def test_samples_show_whole_transcripts_with_tool_turns_marked():
+    from rlvr.eval.report import _samples_html
+
+    long_answer = "The answer is " + "9" * 3000
+    transcript = [{"source": "model", "text": '<tool>{"name": "python"}</tool>'},
+                  {"source": "env", "text": "tool result:\n<b>42</b>"},
+                  {"source": "model", "text": long_answer}]
+    page = _samples_html([{"step": 1, "reward": 1.0, "prompt": "q", "completion": long_answer,
+                           "transcript": transcript},
+                          {"step": 1, "reward": 0.0, "prompt": "q", "completion": "plain"}])
+    env_turns = re.findall(r"<pre class='turn turn-env'>(.*?)</pre>", page, re.S)
+    model_turns = re.findall(r"<pre class='turn turn-model'>(.*?)</pre>", page, re.S)
+    assert env_turns == ["<b>environment / tool</b>\ntool result:\n&lt;b&gt;42&lt;/b&gt;"]
+    assert len(model_turns) == 2 and long_answer in model_turns[1]  # whole, not cut at 2000
+    assert "&lt;tool&gt;" in model_turns[0] and "transcript" not in page
+    assert "<pre>plain</pre>" in page  # a single-turn sample as before
