@@ -118,8 +118,8 @@ def main() -> int:
                          env=env(), capture_output=True, text=True)
     if ref.returncode:
         raise SystemExit(ref.stderr[-2000:])
-    result = {"steps": opts.steps, "every": opts.every, "reference_s": round(time.monotonic() - t0, 1),
-              "cpu": cpu_facts().as_dict()}
+    result = {"steps": opts.steps, "every": opts.every,
+              "reference_s": round(time.monotonic() - t0, 1), "cpu": cpu_facts().as_dict()}
     result.update(chaos(args_for(work / "run"), work / "run", random.Random(opts.seed), opts))
     if result["completed"]:
         result.update(compare(work / "run", work / "ref", opts.steps))

@@ -25,7 +25,7 @@ class CpuFacts:
 
     @property
     def fast_bf16(self) -> bool:
-        """AVX512-BF16 or AMX-BF16: bf16 matmuls beat fp32 here (elsewhere they are ~100x slower)."""
+        """AVX512-BF16 or AMX-BF16: bf16 matmuls beat fp32 here (elsewhere ~100x slower)."""
         return self.flags.get("avx512_bf16", False) or self.flags.get("amx_bf16", False)
 
     def as_dict(self) -> dict:
