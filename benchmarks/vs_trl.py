@@ -12,8 +12,9 @@ object), the embedded SmolLM2-135M-Instruct in fp32 weights, computing in the --
 autocast where the CPU has fast bf16 -- AVX512-BF16/AMX -- else fp32; the same on both
 sides), 4 prompts x 8 completions per step, 64 new tokens at temperature 1.0, lr 1e-5
 constant, AdamW betas (0.9, 0.99), grad-norm clip 1.0, no KL and no reference model, one
-optimizer step per rollout batch, GRPO advantages and the per-sequence token mean loss. Both frameworks see the same prompts in the same
-order (rlvr's seeded prompt sampler decides; TRL gets them as an unshuffled dataset).
+optimizer step per rollout batch, GRPO advantages and the per-sequence token mean loss. Both
+frameworks see the same prompts in the same order (rlvr's seeded prompt sampler decides; TRL gets
+them as an unshuffled dataset).
 
 Each framework runs in its own long-lived worker process holding its model and optimizer. The
 driver releases one step at a time, alternating TRL, rlvr, TRL, rlvr, ..., so slow drifts of the
