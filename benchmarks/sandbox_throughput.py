@@ -18,6 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from rlvr.data.code_tasks import humaneval_problems
+from rlvr.hardware import cpu_facts
 from rlvr.sandbox import Sandbox, SandboxConfig, Verdict
 
 
@@ -44,7 +45,8 @@ def main() -> None:
               "wall_s": round(wall, 2), "runs_per_s": round(len(verdicts) / wall, 2),
               "verdicts": dict(counts),
               "false_timeout_rate": counts.get("TIMEOUT", 0) / len(verdicts),
-              "non_pass_rate": 1 - counts.get("PASS", 0) / len(verdicts)}
+              "non_pass_rate": 1 - counts.get("PASS", 0) / len(verdicts),
+              "cpu": cpu_facts().as_dict()}
     print(json.dumps(report, indent=2))
 
 

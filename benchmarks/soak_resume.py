@@ -28,6 +28,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
 
 from faults_support import env, metrics, tensors, train_args, write_task  # noqa: E402
 from tiny import make_tiny_model_dir  # noqa: E402
+from rlvr.hardware import cpu_facts  # noqa: E402
 
 
 def _start(args: list[str]) -> subprocess.Popen:
@@ -117,7 +118,8 @@ def main() -> int:
                          env=env(), capture_output=True, text=True)
     if ref.returncode:
         raise SystemExit(ref.stderr[-2000:])
-    result = {"steps": opts.steps, "every": opts.every, "reference_s": round(time.monotonic() - t0, 1)}
+    result = {"steps": opts.steps, "every": opts.every,
+              "reference_s": round(time.monotonic() - t0, 1), "cpu": cpu_facts().as_dict()}
     result.update(chaos(args_for(work / "run"), work / "run", random.Random(opts.seed), opts))
     if result["completed"]:
         result.update(compare(work / "run", work / "ref", opts.steps))

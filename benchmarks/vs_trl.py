@@ -2,16 +2,19 @@
 
     .venv/bin/python benchmarks/vs_trl.py               # 20 steps each, writes results/vs_trl.json
     .venv/bin/python benchmarks/vs_trl.py --quick       # 2 steps, 16 new tokens (smoke test)
+    .venv/bin/python benchmarks/vs_trl.py --steps 10 --dtype fp32   # 10 pairs, fp32 on both sides
 
 TRL is a benchmark-only dependency (``pip install trl==1.16.0``); rlvr does not depend on it.
 
 The work: the quickstart task (reasoning-gym chain_sum, two terms of 1-2 digits, "Reply with just
 the number.", last-number extraction scored by reasoning-gym's scorer through rlvr's own task
-object), the embedded SmolLM2-135M-Instruct in fp32 weights with bf16 autocast, 4 prompts x 8
-completions per step, 64 new tokens at temperature 1.0, lr 1e-5 constant, AdamW betas (0.9, 0.99),
-grad-norm clip 1.0, no KL and no reference model, one optimizer step per rollout batch, GRPO
-advantages and the per-sequence token mean loss. Both frameworks see the same prompts in the same
-order (rlvr's seeded prompt sampler decides; TRL gets them as an unshuffled dataset).
+object), the embedded SmolLM2-135M-Instruct in fp32 weights, computing in the --dtype (auto: bf16
+autocast where the CPU has fast bf16 -- AVX512-BF16/AMX -- else fp32; the same on both
+sides), 4 prompts x 8 completions per step, 64 new tokens at temperature 1.0, lr 1e-5
+constant, AdamW betas (0.9, 0.99), grad-norm clip 1.0, no KL and no reference model, one
+optimizer step per rollout batch, GRPO advantages and the per-sequence token mean loss. Both
+frameworks see the same prompts in the same order (rlvr's seeded prompt sampler decides; TRL gets
+them as an unshuffled dataset).
 
 Each framework runs in its own long-lived worker process holding its model and optimizer. The
 driver releases one step at a time, alternating TRL, rlvr, TRL, rlvr, ..., so slow drifts of the
@@ -34,6 +37,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from rlvr.hardware import DTYPES, choose_dtype, cpu_facts
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "benchmarks" / "results" / "vs_trl.json"
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
@@ -47,7 +52,8 @@ FRAMEWORKS = ("trl", "rlvr")
 def work_overrides(args: argparse.Namespace, run_dir: Path) -> list[str]:
     """The quickstart config narrowed to the benchmark's work (rlvr's config is the source)."""
     return [f"steps={args.steps}", f"model.name={MODEL}", "model.dtype=float32",
-            "model.autocast=auto", "rollout.prompts_per_step=4", "rollout.group_size=8",
+            f"model.autocast={'bf16' if args.dtype == 'bf16' else 'off'}",
+            "rollout.prompts_per_step=4", "rollout.group_size=8",
             f"rollout.max_new_tokens={args.max_new_tokens}", "rollout.temperature=1.0",
             "rollout.top_p=1.0", "optim.lr=1e-5", "optim.warmup_steps=0",
             f"optim.micro_batch_size={args.micro_batch}", "algorithm=grpo", "eval=null",
@@ -276,7 +282,7 @@ def trl_config(args: argparse.Namespace, cfg, output_dir: Path):
     micro = min(args.micro_batch, completions)
     accumulation = completions // micro
     return GRPOConfig(
-        output_dir=str(output_dir), use_cpu=True, bf16=True, seed=cfg.seed,
+        output_dir=str(output_dir), use_cpu=True, bf16=args.dtype == "bf16", seed=cfg.seed,
         learning_rate=cfg.optim.lr, lr_scheduler_type="constant", warmup_steps=0,
         adam_beta1=cfg.optim.betas[0], adam_beta2=cfg.optim.betas[1],
         weight_decay=cfg.optim.weight_decay, max_grad_norm=cfg.optim.max_grad_norm,
@@ -394,7 +400,8 @@ def run_trl_worker(args: argparse.Namespace) -> None:
                             callbacks=[release_callback(channel, probe, clock)])
     channel.send({"ready": True, "setup_s": time.perf_counter() - started,
                   "stop_ids": list(trainer.eos_token_ids),
-                  "autocast": "bf16 (accelerate mixed_precision=bf16)",
+                  "autocast": ("bf16 (accelerate mixed_precision=bf16)" if args.dtype == "bf16"
+                               else "none (fp32)"),
                   "params": sum(p.numel() for p in model.parameters()),
                   "settings": trl_settings(trainer.args)})
     try:
@@ -406,15 +413,19 @@ def run_trl_worker(args: argparse.Namespace) -> None:
 # ---- the driver --------------------------------------------------------------------------------
 
 
-def measure_bf16_peak(size: int = 2048, repeats: int = 40) -> float:
-    """Best GFLOP/s of a square bf16 torch.matmul on this machine's default threads."""
+def measure_peak(dtype: str, seconds: float = 3.0, size: int = 1024) -> float:
+    """Best GFLOP/s of a square torch.matmul in ``dtype`` ('fp32'/'bf16') on this machine's
+    threads, within about ``seconds`` (a slow bf16 matmul on AVX2 alone takes seconds, so the
+    repeats stop at the budget; at least one timed repeat after the warm-up)."""
     import torch
 
-    a = torch.randn(size, size, dtype=torch.bfloat16)
-    b = torch.randn(size, size, dtype=torch.bfloat16)
+    torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    a = torch.randn(size, size, dtype=torch_dtype)
+    b = torch.randn(size, size, dtype=torch_dtype)
+    started = time.perf_counter()
     torch.matmul(a, b)  # warm-up
     best = float("inf")
-    for _ in range(repeats):
+    while best == float("inf") or time.perf_counter() - started < seconds:
         start = time.perf_counter()
         torch.matmul(a, b)
         best = min(best, time.perf_counter() - start)
@@ -426,7 +437,8 @@ class Worker:
         self.name = name
         command = [sys.executable, __file__, "--worker", name, "--steps", str(args.steps),
                    "--max-new-tokens", str(args.max_new_tokens),
-                   "--micro-batch", str(args.micro_batch), "--run-dir", args.run_dir]
+                   "--micro-batch", str(args.micro_batch), "--run-dir", args.run_dir,
+                   "--dtype", args.dtype]
         if args.trl_gradient_checkpointing:
             command.append("--trl-gradient-checkpointing")
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -504,13 +516,6 @@ def versions() -> dict[str, str]:
             "transformers": transformers.__version__, "trl": trl.__version__}
 
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def build_result(args, peak, workers, records, done) -> dict:
     summary = {name: summarise(workers[name].ready, records[name], done.get(name), peak)
                for name in FRAMEWORKS if records[name]}
@@ -518,12 +523,14 @@ def build_result(args, peak, workers, records, done) -> dict:
         "command": "python benchmarks/vs_trl.py " + " ".join(sys.argv[1:]),
         "finished": bool(done), "steps_run": min(len(r) for r in records.values()),
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count()}, "versions": versions(),
+        "machine": {"cpu": cpu_facts().as_dict()}, "versions": versions(),
         "work": {"model": MODEL, "task": "reasoning_gym chain_sum (quickstart task)",
                  "prompts_per_step": 4, "group_size": 8, "max_new_tokens": args.max_new_tokens,
                  "temperature": 1.0, "lr": 1e-5, "kl": None, "optimizer_steps_per_batch": 1,
-                 "micro_batch": args.micro_batch, "weights": "fp32 + bf16 autocast"},
-        "peak_bf16_matmul_gflops": round(peak, 1),
+                 "micro_batch": args.micro_batch, "dtype_flag": args.dtype_flag,
+                 "dtype": args.dtype, "weights": "fp32" + (
+                     " + bf16 autocast" if args.dtype == "bf16" else " (no autocast)")},
+        f"peak_{args.dtype}_matmul_gflops": round(peak, 1),
         "identical_prompts_each_step": check_identical_prompts(records),
         **summary,
     }
@@ -538,8 +545,9 @@ def build_result(args, peak, workers, records, done) -> dict:
 
 def run_driver(args: argparse.Namespace) -> None:
     out = Path(args.out)
-    peak = args.peak_gflops or measure_bf16_peak()
-    print(f"bf16 matmul peak: {peak:.0f} GFLOP/s", flush=True)
+    peak = args.peak_gflops or measure_peak(args.dtype, args.peak_seconds)
+    print(f"cpu: {cpu_facts().line()}\ndtype {args.dtype} (--dtype {args.dtype_flag}); "
+          f"{args.dtype} matmul peak: {peak:.0f} GFLOP/s", flush=True)
     workers = {name: Worker(name, args) for name in FRAMEWORKS}  # started one after the other
     records: dict[str, list[dict]] = {name: [] for name in FRAMEWORKS}
     done: dict[str, dict] = {}
@@ -577,14 +585,20 @@ def write_json(path: Path, result: dict) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=20,
+                        help="step pairs (one TRL step then one rlvr step each)")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto",
+                        help="compute precision of both frameworks: auto = bf16 where the CPU "
+                        "has fast bf16 (AVX512-BF16/AMX), else fp32")
+    parser.add_argument("--peak-seconds", type=float, default=3.0,
+                        help="time budget of the matmul peak measurement (dtype used only)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--micro-batch", type=int, default=16,
                         help="sequences per forward/backward, both frameworks (32 = one pass)")
     parser.add_argument("--quick", action="store_true", help="2 steps of 16 new tokens")
     parser.add_argument("--out", default=None, help=f"result JSON (default {RESULT})")
     parser.add_argument("--peak-gflops", type=float, default=None,
-                        help="skip the bf16 matmul measurement and use this peak")
+                        help="skip the matmul peak measurement and use this peak (GFLOP/s)")
     parser.add_argument("--trl-gradient-checkpointing", action="store_true",
                         help="TRL's default; off by default here because it is slower on CPU")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -594,6 +608,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.max_new_tokens = 2, 16
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    args.dtype_flag = args.dtype  # as given; args.dtype is what runs ('fp32' or 'bf16')
+    args.dtype = choose_dtype(args.dtype, cpu_facts())
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.run_dir = args.run_dir or str(ROOT / "runs" / f"vs_trl-{stamp}")
     args.out = args.out or str(ROOT / "runs" / "vs_trl_quick.json" if args.quick else RESULT)

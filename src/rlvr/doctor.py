@@ -59,17 +59,13 @@ def check_packages() -> Check:
 
 
 def check_cpu() -> Check:
-    import torch
+    from rlvr.hardware import cpu_facts
 
-    from rlvr.models.loader import cpu_has_fast_bf16
-
-    capability = torch.backends.cpu.get_cpu_capability()
-    cores = os.cpu_count() or 1
-    if cpu_has_fast_bf16():
-        return Check("cpu", "ok", f"{cores} cores, {capability}, bf16 fast (AVX512-BF16/AMX): "
-                     "autocast 'auto' uses bf16")
-    return Check("cpu", "info", f"{cores} cores, {capability}, bf16 slow here: autocast 'auto' "
-                 "stays off and training runs in fp32")
+    facts = cpu_facts()
+    if facts.fast_bf16:
+        return Check("cpu", "ok", f"{facts.line()} (AVX512-BF16/AMX): autocast 'auto' uses bf16")
+    return Check("cpu", "info", f"{facts.line()}: autocast 'auto' stays off and training runs "
+                 "in fp32")
 
 
 def check_cuda() -> Check:

@@ -19,7 +19,9 @@ def test_banner_eta_and_summary_survive_a_resume(tiny_model_dir, tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stdout
     assert re.search(r"rlvr train: .+ \([\d.]+[kMB]? parameters\)", out), out
-    for label in ("device     cpu (", "precision  weights float32", "per step   2 prompts x 2 "
+    assert re.search(r"\n  cpu: .+, \d+ threads of \d+ cores, flags .+, bf16 (fast|slow: fp32)\n",
+                     out), out
+    for label in ("device     cpu\n", "precision  weights float32", "per step   2 prompts x 2 "
                   "samples x <= 4 new tokens", "run        3 steps"):
         assert label in out, (label, out)
     assert re.search(r"first step took \d+\.\d s; about \d+ s left \(\d+ s training \+ \d+ s "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -33,12 +32,11 @@ def resolve_model_path(name: str) -> str:
 
 
 def cpu_has_fast_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls are faster than fp32 on this CPU."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    """AVX512-BF16 or AMX: bf16 matmuls are faster than fp32 on this CPU (rlvr/hardware.py)."""
+    from rlvr.hardware import parse_cpuinfo, read_cpuinfo
+
+    flags = parse_cpuinfo(read_cpuinfo())[1]
+    return flags["avx512_bf16"] or flags["amx_bf16"]
 
 
 def pick_device(choice: str) -> torch.device:

@@ -4,7 +4,6 @@ read from the run directory whatever process wrote it, and the command that open
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 
 import torch
@@ -13,26 +12,14 @@ from rlvr.configs.run import RunConfig
 from rlvr.eval.periodic import before_after_table
 from rlvr.eval.results import EvalResult, load_result
 from rlvr.eval.rundir import read_jsonl
-from rlvr.models.loader import Policy, cpu_has_fast_bf16
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), else the platform's processor."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from rlvr.hardware import cpu_facts
+from rlvr.models.loader import Policy
 
 
 def device_text(policy: Policy) -> str:
     if policy.device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(policy.device)})"
-    fast = "bf16 fast" if cpu_has_fast_bf16() else "bf16 slow: fp32"
-    return (f"cpu ({cpu_name()}, {torch.get_num_threads()} threads, "
-            f"{torch.backends.cpu.get_cpu_capability()}, {fast})")
+    return "cpu"
 
 
 def precision_text(policy: Policy) -> str:
@@ -66,6 +53,7 @@ def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int 
     steps = f"{cfg.steps} steps" + (f" (resuming at step {start_step})" if start_step else "")
     lines = [f"rlvr train: {cfg.model.name} ({params})",
              f"  device     {device_text(policy)}",
+             f"  cpu: {cpu_facts().line()}",
              f"  precision  {precision_text(policy)}",
              f"  per step   {work}",
              f"  run        {steps}, task {task_label(cfg)}, run directory {run_dir}"]
