@@ -108,7 +108,8 @@ class HFEngine(TokenGroupEngine):
         draws."""
         sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
                           record_certainty=self.record_self_certainty, seeds=seeds,
-                          group_size=group_size, row_temperatures=row_temperatures(params, len(prompts)))
+                          group_size=group_size,
+                          row_temperatures=row_temperatures(params, len(prompts)))
         out = static_decode(Decoder(self.decode_model()), prompts, group_size,
                             params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
                             self.policy.device)
