@@ -104,6 +104,9 @@ class Sample:
     episode: Any = None
     """A multi-turn episode's record (``rlvr.envs.transcript.Episode``: segments, turns, tool
     calls); None for a single-turn completion. ``text`` is then the last model turn."""
+    temperature: float | None = None
+    """This sample's own sampling temperature under ``rollout.temperatures`` (None: the run's
+    ``rollout.temperature``); the trainer scores it at the same one."""
 
     def __post_init__(self) -> None:
         if self.loss_mask is not None and len(self.loss_mask) != len(self.completion_ids):
@@ -132,6 +135,7 @@ class TrainBatch:
     sampler_logprobs_NT: torch.Tensor
     truncated_N: torch.Tensor  # bool: finish_reason == "length"
     ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
+    temperature_N: torch.Tensor | None = None  # per-row sampling temperature (None: the run's)
 
     @property
     def num_sequences(self) -> int:
@@ -145,4 +149,5 @@ class TrainBatch:
         """The rows ``idx_N`` of every tensor (a minibatch or micro-batch)."""
         return TrainBatch(*(None if t is None else t[idx_N] for t in (
             self.input_ids_NL, self.attention_mask_NL, self.completion_mask_NT,
-            self.advantages_N, self.sampler_logprobs_NT, self.truncated_N, self.ref_logprobs_NT)))
+            self.advantages_N, self.sampler_logprobs_NT, self.truncated_N, self.ref_logprobs_NT,
+            self.temperature_N)))

@@ -67,3 +67,16 @@ def test_models_and_tasks_commands(capsys):
     assert cli.main(["tasks", "show", "chain_sum"]) == 0
     out = capsys.readouterr().out
     assert "[reference]" in out and "score=1.0" in out
+
+
+def test_three_step_run_with_several_temperatures(tiny_model_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    code = cli.main(["train", f"model.name={tiny_model_dir}", f"log.run_dir={run_dir}", *TINY_RUN,
+                     "rollout.temperatures=[0.6, 1.0, 1.3]", "eval.before=false",
+                     "eval.after=false"])
+    assert code == 0
+    lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in lines] == [0, 1, 2]
+    # Scored at each sample's own temperature, the first update's trainer logprobs match the
+    # sampler's (on-policy) to float rounding.
+    assert abs(lines[0]["update/sampler_logprob_gap"]) < 1e-3

@@ -85,6 +85,10 @@ class RolloutConfig(Node):
     """Completion length cap; a completion that reaches it is 'truncated'."""
     temperature: float = Field(1.0, gt=0)
     """Sampling temperature of the rollouts."""
+    temperatures: list[float] | None = None
+    """Several temperatures within each group, e.g. [0.6, 1.0, 1.2] (null: every sample at
+    ``temperature``); sample j of G gets temperatures[j*K//G] (contiguous blocks, docs/data.md
+    "Sampling schedules"); each sample is trained at its own temperature."""
     top_p: float = Field(1.0, gt=0, le=1)
     """Nucleus sampling threshold of the rollouts (1 = off)."""
 
@@ -103,6 +107,16 @@ class RolloutConfig(Node):
                 engine[key] = data.pop(key)
         data["engine"] = engine
         return data
+
+    @model_validator(mode="after")
+    def _temperatures_fit(self) -> RolloutConfig:
+        temps = self.temperatures
+        if temps is not None and (not temps or len(temps) > self.group_size
+                                  or any(not t > 0 for t in temps)):
+            raise ValueError(
+                f"rollout.temperatures={temps}: give 1..rollout.group_size={self.group_size} "
+                "temperatures, each > 0 (or null for rollout.temperature)")
+        return self
 
     @model_validator(mode="after")
     def _engine_takes_sync(self) -> RolloutConfig:

@@ -23,8 +23,11 @@ def completion_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
     temperature, too). Models the fast path supports run padding-free (models/packed.py);
     others run padded, with a prompt shared by several rows computed once (models/prefix.py).
     Either way only completion positions get logits. ``entropy='grad'`` keeps the entropy in
-    the graph (entropy bonus); ``'detached'`` computes it as a diagnostic only.
+    the graph (entropy bonus); ``'detached'`` computes it as a diagnostic only. A batch with
+    ``temperature_N`` (rollout.temperatures) scores each row at its own temperature instead.
     """
+    if batch.temperature_N is not None:
+        temperature = batch.temperature_N.to(batch.input_ids_NL.device)
     if fast_path_blocker(model) is None:
         return packed_logprobs(model, batch, temperature, entropy)
     return padded_logprobs(model, batch, temperature, entropy)
@@ -35,7 +38,9 @@ def padded_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
     """``completion_logprobs`` through the model's own forward over the padded batch."""
     T = batch.completion_len
     logits_NTV = completion_logits(model, batch).float()  # [N, T, V]; shared prompts run once
-    if temperature != 1.0:
+    if isinstance(temperature, torch.Tensor):  # one per row
+        logits_NTV = logits_NTV / temperature[:, None, None]
+    elif temperature != 1.0:
         logits_NTV = logits_NTV / temperature
     targets_NT = batch.input_ids_NL[:, -T:]
     logp_NTV = torch.log_softmax(logits_NTV, dim=-1)

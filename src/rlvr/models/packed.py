@@ -185,7 +185,9 @@ def _head_logprobs(dec: Decoder, h_ME: torch.Tensor, target_M: torch.Tensor,
     """logp_M of the targets and the entropy_M of the (tempered) next-token distributions
     (None when ``entropy='off'``; computed outside the graph unless ``entropy='grad'``)."""
     logits_MV = dec.head(h_ME)
-    if temperature != 1.0:
+    if isinstance(temperature, torch.Tensor):  # one per token (rollout.temperatures)
+        logp_MV = torch.log_softmax(logits_MV.float() / temperature[:, None], dim=-1)
+    elif temperature != 1.0:
         logp_MV = torch.log_softmax(logits_MV.float() / temperature, dim=-1)
     else:  # reads the bf16 logits and writes fp32: no separate cast pass
         logp_MV = torch.log_softmax(logits_MV, dim=-1, dtype=torch.float32)
@@ -208,9 +210,12 @@ def packed_logprobs(model, batch: TrainBatch, temperature: float = 1.0, entropy:
     h_KE = packed_hidden(dec, layout, device)
     h_ME = h_KE.index_select(0, layout.predictor_M.to(device))
     target_M = layout.target_M.to(device)
+    per_row = isinstance(temperature, torch.Tensor)
+    temp_M = temperature[layout.row_M.to(device)] if per_row else temperature
     logps, entropies = [], []
     for start in range(0, len(target_M), HEAD_CHUNK_TOKENS):
         part = slice(start, start + HEAD_CHUNK_TOKENS)
+        temperature = temp_M[part] if per_row else temp_M
         if len(target_M) > HEAD_CHUNK_TOKENS and torch.is_grad_enabled():
             logp_M, entropy_M = checkpoint(_head_logprobs, dec, h_ME[part], target_M[part],
                                            temperature, entropy, use_reentrant=False)

@@ -64,6 +64,8 @@ class Sampler:
     seeds: list[int] | None = None
     """One seed per prompt: prompt b's rows draw from their own generator (None: the global one)."""
     group_size: int = 1
+    row_temperatures: torch.Tensor | None = None
+    """Temperature of each output row [N] (several within a group); None: ``temperature``."""
     _generators: list[torch.Generator] | None = None
 
     def start(self, device: torch.device) -> None:
@@ -83,8 +85,10 @@ class Sampler:
         return u_N[rows_B][:, None]
 
     def __call__(self, logits_BV: torch.Tensor,
-                 u_B1: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Next token [B] and its logprob under the sampled-from distribution [B]."""
+                 u_B1: torch.Tensor | None = None,
+                 rows_B: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next token [B] and its logprob under the sampled-from distribution [B]; ``rows_B``:
+        the output row of each cache row (for ``row_temperatures``)."""
         logits_BV = logits_BV.float()
         if self.record_certainty:
             self.certainty.append(token_self_certainty_NT([logits_BV])[:, 0])
@@ -92,7 +96,9 @@ class Sampler:
             logp_BV = torch.log_softmax(logits_BV, dim=-1)
             token_B = logits_BV.argmax(dim=-1)
         else:
-            logp_BV = torch.log_softmax(top_p_filter(logits_BV / self.temperature, self.top_p), -1)
+            temp = self.temperature if self.row_temperatures is None else (
+                self.row_temperatures.to(logits_BV.device)[rows_B][:, None])
+            logp_BV = torch.log_softmax(top_p_filter(logits_BV / temp, self.top_p), -1)
             token_B = draw(logp_BV.exp(), u_B1)
         return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
 
@@ -215,7 +221,7 @@ def static_decode(dec: Decoder, prompts: list[list[int]], group_size: int, max_n
     live_B = torch.ones(N, dtype=torch.bool, device=device)
     sampler.start(device)
     for t in range(max_new_tokens):
-        token_B, logp_B = sampler(logits_BV, sampler.uniforms(cache.rows_B, device))
+        token_B, logp_B = sampler(logits_BV, sampler.uniforms(cache.rows_B, device), cache.rows_B)
         rows = cache.rows_B[live_B]
         tokens_NT[rows, t], logp_NT[rows, t] = token_B[live_B], logp_B[live_B]
         if sampler.record_certainty:

@@ -48,6 +48,9 @@ class SamplingParams:
     temperature: float = 1.0
     top_p: float = 1.0
     greedy: bool = False
+    temperatures: tuple[float, ...] | None = None
+    """One temperature per sample of a group (length n; rollout/temperatures.py), replacing
+    ``temperature``; None: every sample at ``temperature``."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,9 @@ class TokenGroupEngine:
             requests = [TokenRequest(self.prompt_ids(row), group_size, params,
                                      None if seeds is None else int(seeds[start + i]))
                         for i, row in enumerate(chunk)]
-            done = [Group(row=row, samples=[self._to_sample(row, req.prompt_ids, c) for c in out])
+            temps = params.temperatures or [None] * group_size
+            done = [Group(row=row, samples=[self._to_sample(row, req.prompt_ids, c, temp)
+                                            for c, temp in zip(out, temps)])
                     for row, req, out in zip(chunk, requests, self._complete(requests))]
             if on_groups is not None:
                 on_groups(done)
@@ -140,11 +145,13 @@ class TokenGroupEngine:
                 progress(len(chunk))
         return groups
 
-    def _to_sample(self, row: TaskRow, prompt: list[int], c: TokenCompletion) -> Sample:
+    def _to_sample(self, row: TaskRow, prompt: list[int], c: TokenCompletion,
+                   temperature: float | None = None) -> Sample:
         text = self.tokenizer.decode(c.completion_ids, skip_special_tokens=True)
         return Sample(row=row, prompt_ids=prompt, completion_ids=c.completion_ids,
                       sampler_logprobs=c.logprobs, finish_reason=c.finish_reason, text=text,
-                      self_certainty=c.self_certainty, policy_version=c.policy_version)
+                      self_certainty=c.self_certainty, policy_version=c.policy_version,
+                      temperature=temperature)
 
     def close(self) -> None:
         """Nothing to release in this process."""

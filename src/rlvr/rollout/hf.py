@@ -19,6 +19,7 @@ from rlvr.rollout.decode import Sampler, left_pad, static_decode
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
 from rlvr.rewards.unsupervised import token_self_certainty_NT
+from rlvr.rollout.temperatures import row_temperatures
 
 
 class HFEngine(TokenGroupEngine):
@@ -107,7 +108,8 @@ class HFEngine(TokenGroupEngine):
         draws."""
         sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
                           record_certainty=self.record_self_certainty, seeds=seeds,
-                          group_size=group_size)
+                          group_size=group_size,
+                          row_temperatures=row_temperatures(params, len(prompts)))
         out = static_decode(Decoder(self.decode_model()), prompts, group_size,
                             params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
                             self.policy.device)
@@ -115,6 +117,9 @@ class HFEngine(TokenGroupEngine):
 
     def _hf_generate(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
         """transformers ``generate`` (any model it supports)."""
+        if params.temperatures is not None:
+            raise ValueError("rollout.temperatures needs rollout.engine.decoder=static "
+                             "(transformers' generate samples a batch at one temperature)")
         tok = self.policy.tokenizer
         ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id)
         ids_BP, mask_BP = ids_BP.to(self.policy.device), mask_BP.long().to(self.policy.device)

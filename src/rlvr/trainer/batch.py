@@ -35,7 +35,10 @@ def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
                                                                        dtype=torch.float)
         sampler_NT[n, :t] = torch.tensor(s.sampler_logprobs)
     truncated_N = torch.tensor([s.finish_reason == "length" for s in samples])
-    return TrainBatch(input_ids_NL, attention_NL, mask_NT, torch.zeros(N), sampler_NT, truncated_N)
+    temps = [s.temperature for s in samples]  # rollout.temperatures: each row's own
+    temperature_N = None if None in temps else torch.tensor(temps, dtype=torch.float32)
+    return TrainBatch(input_ids_NL, attention_NL, mask_NT, torch.zeros(N), sampler_NT, truncated_N,
+                      temperature_N=temperature_N)
 
 
 def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,

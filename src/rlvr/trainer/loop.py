@@ -20,7 +20,7 @@ from rlvr.eval.periodic import due, greedy_eval, periodic_eval
 from rlvr.launch.checks import preflight
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
-from rlvr.rollout.engine import SamplingParams
+from rlvr.rollout.temperatures import rollout_params
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
@@ -44,7 +44,8 @@ def rollout(t: Trainer, num_prompts: int, step: int, start: int = 0) -> list:
     groups of completions, each prompt under its own seed; scoring starts as soon as each group
     is decoded."""
     cfg = t.cfg.rollout
-    params = SamplingParams(cfg.max_new_tokens, cfg.temperature, cfg.top_p)
+    params = rollout_params(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.temperatures,
+                            cfg.group_size)
     submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
     rows = t.dist.shard(t.prompts.next(num_prompts))
     seeds = t.dist.shard(prompt_seeds(t.cfg.seed, step, start, num_prompts))

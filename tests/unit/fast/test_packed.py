@@ -121,3 +121,24 @@ def test_lora_adapters_are_applied_by_the_packed_forward():
     with model.disable_adapter():
         base_NT, _ = packed.packed_logprobs(model, batch)
     assert (base_NT[mask_NT] - got_NT[mask_NT]).abs().max() > 1e-3
+
+
+def test_per_row_temperatures_score_each_row_at_its_own():
+    from dataclasses import replace
+
+    from rlvr.models.logprobs import completion_logprobs, padded_logprobs as model_padded
+
+    model = tiny(layers=1, sharpen=1.0)
+    batch = grouped_batch()
+    temps_N = torch.linspace(0.5, 1.5, batch.num_sequences)
+    mask_NT = batch.completion_mask_NT.bool()
+    with torch.no_grad():
+        ref_NT = torch.stack([padded_logprobs(model, batch, float(t))[0][n]
+                              for n, t in enumerate(temps_N)])
+        tempered = replace(batch, temperature_N=temps_N)
+        got_NT, _ = completion_logprobs(model, tempered, temperature=1.0)  # packed path
+        padded_NT, _ = model_padded(model, tempered, temps_N)
+    torch.testing.assert_close(got_NT[mask_NT], ref_NT[mask_NT], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(padded_NT[mask_NT], ref_NT[mask_NT], atol=1e-5, rtol=1e-5)
+    sub = tempered.select(torch.tensor([1, 0]))  # micro-batches keep their rows' temperatures
+    assert torch.equal(sub.temperature_N, temps_N[[1, 0]])
