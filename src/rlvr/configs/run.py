@@ -251,4 +251,18 @@ class RunConfig(Node):
             raise ValueError(
                 f"rollout.group_size={self.rollout.group_size} but the advantage "
                 f"'{self.algorithm.advantage.name}' is group-relative and needs group_size >= 2")
+        self._temperatures_supported()
         return self
+
+    def _temperatures_supported(self) -> None:
+        """Several temperatures per group are recorded per sample only by the in-process hf
+        engine's single-turn rollout; elsewhere training would score at the wrong temperature."""
+        if self.rollout.temperatures is None or len(set(self.rollout.temperatures)) == 1:
+            return
+        if self.env is not None and self.env.name != "single_turn":
+            raise ValueError(f"rollout.temperatures does not work with env.name={self.env.name} "
+                             "yet (episodes record no per-sample temperature); use "
+                             "rollout.temperature")
+        if self.rollout.engine.name != "hf":
+            raise ValueError("rollout.temperatures needs rollout.engine.name=hf (got "
+                             f"{self.rollout.engine.name})")

@@ -60,3 +60,12 @@ def test_one_temperature_list_is_bit_identical_to_the_scalar():
 def test_bad_temperatures_name_the_key(temps):
     with pytest.raises(ValueError, match="rollout.temperatures"):
         RolloutConfig(group_size=4, temperatures=temps)
+
+
+@pytest.mark.parametrize("override, needle", [("env.name=try_again", "env.name=try_again"),
+                                              ("rollout.engine.name=hf_process", "engine.name=hf")])
+def test_temperatures_refused_where_not_recorded(override, needle):
+    from rlvr.config import load_config
+
+    with pytest.raises(ValueError, match=needle):
+        load_config("configs/quickstart.yaml", ["rollout.temperatures=[0.6,1.2]", override])
