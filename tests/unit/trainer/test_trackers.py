@@ -149,6 +149,10 @@ def test_wandb_offline_resume_keeps_the_run_id(tmp_path):
     resumed.log({"loss": 2.0}, 1)
     resumed.close()
     assert wandb_run_ids(tmp_path) == [run_id, run_id]  # two offline-run directories, one id
+    # wandb's service may still be writing the resumed run's file when close() returns under load
+    deadline = time.monotonic() + 30
+    while wandb_history(tmp_path) != {"loss": {0: 1.0, 1: 2.0}} and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert wandb_history(tmp_path) == {"loss": {0: 1.0, 1: 2.0}}
 
 
