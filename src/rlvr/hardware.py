@@ -26,7 +26,7 @@ class CpuFacts:
     @property
     def fast_bf16(self) -> bool:
         """AVX512-BF16 or AMX-BF16: bf16 matmuls beat fp32 here (elsewhere ~100x slower)."""
-        return self.flags.get("avx512_bf16", False) or self.flags.get("amx_bf16", False)
+        return has_fast_bf16(self.flags)
 
     def as_dict(self) -> dict:
         """For benchmark JSONs: every field plus ``fast_bf16``."""
@@ -38,6 +38,11 @@ class CpuFacts:
         bf16 = "bf16 fast" if self.fast_bf16 else "bf16 slow: fp32"
         return (f"{self.model}, {self.capability}, {self.threads} threads of {self.cores} cores, "
                 f"flags {present}, {bf16}")
+
+
+def has_fast_bf16(flags: dict[str, bool]) -> bool:
+    """The one test of fast bf16 (autocast 'auto', doctor, benchmarks): AVX512-BF16 or AMX-BF16."""
+    return flags.get("avx512_bf16", False) or flags.get("amx_bf16", False)
 
 
 def parse_cpuinfo(text: str) -> tuple[str | None, dict[str, bool]]:

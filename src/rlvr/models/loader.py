@@ -33,10 +33,9 @@ def resolve_model_path(name: str) -> str:
 
 def cpu_has_fast_bf16() -> bool:
     """AVX512-BF16 or AMX: bf16 matmuls are faster than fp32 on this CPU (rlvr/hardware.py)."""
-    from rlvr.hardware import parse_cpuinfo, read_cpuinfo
+    from rlvr.hardware import has_fast_bf16, parse_cpuinfo, read_cpuinfo
 
-    flags = parse_cpuinfo(read_cpuinfo())[1]
-    return flags["avx512_bf16"] or flags["amx_bf16"]
+    return has_fast_bf16(parse_cpuinfo(read_cpuinfo())[1])
 
 
 def pick_device(choice: str) -> torch.device:

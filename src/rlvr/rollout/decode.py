@@ -70,6 +70,8 @@ class Sampler:
 
     def start(self, device: torch.device) -> None:
         """Fresh per-prompt generators (a decode call starts each prompt's stream anew)."""
+        if self.row_temperatures is not None:  # once per decode, not per token step
+            self.row_temperatures = self.row_temperatures.to(device)
         if self.seeds is not None:
             self._generators = [torch.Generator(device=device).manual_seed(int(s))
                                 for s in self.seeds]
@@ -97,7 +99,7 @@ class Sampler:
             token_B = logits_BV.argmax(dim=-1)
         else:
             temp = self.temperature if self.row_temperatures is None else (
-                self.row_temperatures.to(logits_BV.device)[rows_B][:, None])
+                self.row_temperatures[rows_B][:, None])
             logp_BV = torch.log_softmax(top_p_filter(logits_BV / temp, self.top_p), -1)
             token_B = draw(logp_BV.exp(), u_B1)
         return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
