@@ -239,7 +239,7 @@ ROWS = [
     Row("S62", "import time\ntime.time = lambda: 0\ntime.perf_counter = lambda: 0\n"
         "time.monotonic = lambda: 0\ntime.sleep(10**9)\n", TIMEOUT),
     Row("S63", "def add(a, b):\n    return [0] * 10**5\n", s(V.OUTPUT_LIMIT)),
-    Row("S63b", "def add(a, b):\n    x = []\n    for _ in range(10**6):\n        x = [x]\n"
+    Row("S63b", "def add(a, b):\n    x = []\n    for _ in range(10**5):\n        x = [x]\n"
         "    return x\n", FAILED),
     Row("S63c", "import sys\nmain = sys.modules['__main__']\n"
         "main.json.dumps = lambda *a, **k: '[' * 10**5 + ']' * 10**5\n"
