@@ -125,3 +125,28 @@ def test_nothing_to_hint_runs_no_rollout():
     assert out == groups and fake.calls == []
     assert hint_metrics(counts) == {"hints/groups_share": 0.0, "hints/level_mean": 0.0,
                                     "hints/accuracy": 0.0, "hints/no_source": 0.0}
+
+
+def test_the_train_batch_holds_the_plain_prompt_and_the_sampled_tokens():
+    from rlvr.trainer.batch import pad_groups
+
+    fake = FakeRollout(solves={"a": 1})
+    out, _ = hint_groups([group(row("a"), 0.0, 0.0)], HintsConfig(), fake.generate, fake.score)
+    batch = pad_groups(out, pad_id=0)
+    for n, s in enumerate(out[0].samples):
+        real = batch.input_ids_NL[n][batch.attention_mask_NL[n].bool()].tolist()
+        assert real == PLAIN + [51, n]  # hint-free prompt ids, then the sampled completion
+        assert batch.sampler_logprobs_NT[n].tolist() == [-1.0, -2.0 - n]
+
+
+def test_refused_with_a_multi_turn_env_and_on_several_ranks():
+    from rlvr.config import load_config
+    from rlvr.configs.base import ConfigError
+    from rlvr.launch.checks import check_world
+
+    with pytest.raises(ConfigError, match="algorithm.hints does not work with env.name=try_again"):
+        load_config(None, ["algorithm.hints={}", "env.name=try_again"])
+    with pytest.raises(ConfigError, match="algorithm.expert_traces does not work with env"):
+        load_config(None, ["algorithm.expert_traces={}", "env.name=try_again"])
+    with pytest.raises(ConfigError, match="algorithm.hints does not run on several ranks"):
+        check_world(load_config(None, ["algorithm.hints={}", "rollout.prompts_per_step=4"]), 2)
