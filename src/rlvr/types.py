@@ -107,6 +107,12 @@ class Sample:
     temperature: float | None = None
     """This sample's own sampling temperature under ``rollout.temperatures`` (None: the run's
     ``rollout.temperature``); the trainer scores it at the same one."""
+    hint_level: int = 0
+    """The hint tier it was sampled under (``algorithm.hints``; 0: no hint). ``prompt_ids`` are
+    then the hint-free prompt and ``sampler_logprobs`` those of the hinted prompt."""
+    expert: bool = False
+    """An expert trace (``algorithm.expert_traces``): the row's reference, not sampled; its
+    ``sampler_logprobs`` are 0.0 (pi_expert = 1, as LUFFY)."""
 
     def __post_init__(self) -> None:
         if self.loss_mask is not None and len(self.loss_mask) != len(self.completion_ids):
@@ -136,6 +142,7 @@ class TrainBatch:
     truncated_N: torch.Tensor  # bool: finish_reason == "length"
     ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
     temperature_N: torch.Tensor | None = None  # per-row sampling temperature (None: the run's)
+    expert_N: torch.Tensor | None = None  # bool: an expert trace (None: the batch has none)
 
     @property
     def num_sequences(self) -> int:
@@ -150,4 +157,4 @@ class TrainBatch:
         return TrainBatch(*(None if t is None else t[idx_N] for t in (
             self.input_ids_NL, self.attention_mask_NL, self.completion_mask_NT,
             self.advantages_N, self.sampler_logprobs_NT, self.truncated_N, self.ref_logprobs_NT,
-            self.temperature_N)))
+            self.temperature_N, self.expert_N)))

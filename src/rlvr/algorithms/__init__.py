@@ -17,7 +17,9 @@ from rlvr.algorithms.advantages import ADVANTAGES
 from rlvr.algorithms.aggregation import AGGREGATIONS, BatchNorm
 from rlvr.configs.algorithm import AlgorithmConfig
 from rlvr.configs.algorithm_extras import KlPenaltyConfig
+from rlvr.configs.hints import PolicyShapingConfig
 from rlvr.algorithms.entropy import EntropyCoef
+from rlvr.algorithms.expert import expert_loss, unit_weight
 from rlvr.algorithms.group_filter import fill_groups
 from rlvr.algorithms.kl import ESTIMATORS, kl_in_reward_N
 from rlvr.algorithms.objectives import OBJECTIVES, LossInputs
@@ -46,6 +48,7 @@ class Algorithm:
     importance: Callable | None = None  # (old_NT, sampler_NT, mask_NT) -> (weight_NT, stats_NT)
     fill_groups: Callable = partial(fill_groups, cfg=None)  # (groups, sample_more) -> (groups, m)
     mask_truncated: bool = False
+    expert_shaping: PolicyShapingConfig | None = None  # LUFFY policy shaping of expert rows
 
     @property
     def reuses_rollout_policy(self) -> bool:
@@ -93,12 +96,15 @@ class Algorithm:
     def token_loss(self, inp: LossInputs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """objective x (token selection x importance weight) + KL - entropy bonus, per token."""
         loss_NT, stats = self.objective(inp)
+        loss_NT = expert_loss(loss_NT, inp.logprobs_NT, inp.advantages_N, inp.expert_N,
+                              self.expert_shaping)  # LUFFY: expert rows, shaped
         if inp.select_NT is not None:
             loss_NT = loss_NT * inp.select_NT
             stats["tokens_selected"] = inp.select_NT
         if self.importance is not None and inp.sampler_logprobs_NT is not None:
             weight_NT, is_stats = self.importance(inp.old_logprobs_NT, inp.sampler_logprobs_NT,
                                                   inp.mask_NT)
+            weight_NT = unit_weight(weight_NT, inp.expert_N)  # no sampler behind a trace
             loss_NT = loss_NT * weight_NT
             stats.update(is_stats)
         if self.kl_in_loss:
@@ -129,4 +135,5 @@ def build_algorithm(cfg: AlgorithmConfig) -> Algorithm:
         importance=None if opt is None else partial(CORRECTIONS[opt.mode], cfg=opt),
         fill_groups=partial(fill_groups, cfg=cfg.group_filter),
         mask_truncated=cfg.mask_truncated,
+        expert_shaping=None if cfg.expert_traces is None else cfg.expert_traces.shaping,
     )

@@ -27,6 +27,7 @@ class LossInputs:
     ref_logprobs_NT: torch.Tensor | None = None  # the frozen reference policy (KL in the loss)
     entropy_NT: torch.Tensor | None = None  # with gradient when an entropy bonus is on
     select_NT: torch.Tensor | None = None  # 1.0 where the token selector keeps the token
+    expert_N: torch.Tensor | None = None  # bool: expert-trace rows (algorithm.expert_traces)
 
 
 def ppo_clip(inp: LossInputs, cfg: PpoClipObjectiveConfig):

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from rlvr.configs.algorithm_extras import (EntropyBonusConfig, GroupFilterConfig, KlPenaltyConfig,
                                            OffPolicyCorrectionConfig, SampleWeightsConfig, TokenSelectConfig)
 from rlvr.configs.base import Node
+from rlvr.configs.hints import ExpertTracesConfig, HintsConfig
 
 # ---- advantage estimators ----------------------------------------------------------------------
 
@@ -184,6 +185,10 @@ class AlgorithmConfig(Node):
     """Dynamic sampling: drop low-variance groups and sample more (DAPO)."""
     mask_truncated: bool = False
     """Leave completions that hit max_new_tokens out of the loss (DAPO's overlong filtering)."""
+    hints: HintsConfig | None = None
+    """Re-sample all-fail groups with a hint, trained under the hint-free prompt; null = off."""
+    expert_traces: ExpertTracesConfig | None = None
+    """LUFFY: the reference solution joins each group as an off-policy sample; null = off."""
 
     @property
     def group_relative(self) -> bool:
@@ -192,4 +197,13 @@ class AlgorithmConfig(Node):
 
     @model_validator(mode="after")
     def _check(self) -> "AlgorithmConfig":
+        if self.hints is not None and self.offpolicy is None:
+            raise ValueError("algorithm.hints needs algorithm.offpolicy: hinted samples are "
+                             "trained under the hint-free prompt and only its importance weight "
+                             "pi_old(y|x) / pi_sampler(y|x,hint) corrects for the hint")
+        if self.expert_traces is not None and self.kl is not None \
+                and self.kl.placement == "reward":
+            raise ValueError("algorithm.expert_traces does not work with algorithm.kl.placement="
+                             "reward (an expert trace has no sampler logprobs to take the KL "
+                             "at); use placement: loss")
         return self

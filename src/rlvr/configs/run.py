@@ -15,6 +15,7 @@ from rlvr.configs.checkpoint import CheckpointConfig, ReliabilityConfig
 from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
 from rlvr.configs.env import EnvConfig
 from rlvr.configs.eval import PeriodicEvalConfig
+from rlvr.configs.hints import check_help_fits
 from rlvr.configs.parallel import LauncherConfig, TrainerConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
@@ -252,6 +253,7 @@ class RunConfig(Node):
                 f"rollout.group_size={self.rollout.group_size} but the advantage "
                 f"'{self.algorithm.advantage.name}' is group-relative and needs group_size >= 2")
         self._temperatures_supported()
+        check_help_fits(self)  # algorithm.hints / expert_traces: single-turn only
         return self
 
     def _temperatures_supported(self) -> None:

@@ -52,6 +52,9 @@ def check_world(cfg, world: int) -> None:
     if cfg.algorithm.group_filter is not None:
         raise ConfigError("algorithm.group_filter (dynamic sampling) does not run on several "
                           "ranks yet: set it to null or run one process")
+    if cfg.algorithm.hints is not None:
+        raise ConfigError("algorithm.hints does not run on several ranks yet (untested): set it "
+                          "to null or run one process")
     if cfg.trainer.parallel == "fsdp2":
         _check_fsdp2(cfg)
 

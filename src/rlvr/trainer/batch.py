@@ -37,8 +37,10 @@ def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
     truncated_N = torch.tensor([s.finish_reason == "length" for s in samples])
     temps = [s.temperature for s in samples]  # rollout.temperatures: each row's own
     temperature_N = None if None in temps else torch.tensor(temps, dtype=torch.float32)
+    expert_N = torch.tensor([s.expert for s in samples]) if any(s.expert for s in samples) \
+        else None  # algorithm.expert_traces: those rows take the expert loss
     return TrainBatch(input_ids_NL, attention_NL, mask_NT, torch.zeros(N), sampler_NT, truncated_N,
-                      temperature_N=temperature_N)
+                      temperature_N=temperature_N, expert_N=expert_N)
 
 
 def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,

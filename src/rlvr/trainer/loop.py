@@ -25,6 +25,7 @@ from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
 from rlvr.trainer.guards import mask_invalid_rewards
+from rlvr.trainer.hints import help_groups
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
 from rlvr.trainer.parallel import init_dist
 from rlvr.trainer.reference import reference_scorer
@@ -108,9 +109,11 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         groups = rollout(t, cfg.rollout.prompts_per_step, step)
     with timer.stage("reward"):
         counts, sampled = score(t, groups, step)
+    with timer.stage("hints"):  # algorithm.hints / expert_traces (a no-op when both are off)
+        groups, help_metrics = help_groups(t, groups, step)
     with timer.stage("group_filter"):
-        groups, filter_metrics = t.algo.fill_groups(
-            groups, sample_more=lambda n: sample_more(t, n, counts, step, drawn))
+        groups, filter_metrics = t.algo.fill_groups(groups, sample_more=lambda n: help_groups(
+            t, sample_more(t, n, counts, step, drawn), step)[0])
     with timer.stage("advantages"):
         batch, batch_metrics = train_batch(t, groups, step)
     with timer.stage("update"):
@@ -124,8 +127,8 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         t.logger.log_samples(step, step_groups)
     seconds = dict(zip(timer.seconds, (v / t.dist.world for v in t.dist.sum_floats(
         list(timer.seconds.values())))))  # each stage's mean over ranks
-    metrics = {**sampled, **filter_metrics, **batch_metrics, **update_metrics, **sync_metrics,
-               **seconds}
+    metrics = {**sampled, **help_metrics, **filter_metrics, **batch_metrics, **update_metrics,
+               **sync_metrics, **seconds}
     tokens = sum(len(s.completion_ids) for g in step_groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(seconds.values()), 1e-9)
     return metrics

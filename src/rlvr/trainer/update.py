@@ -195,7 +195,8 @@ def accumulate_gradients(policy: Policy, mb: TrainBatch, old_NT: torch.Tensor | 
             old_logprobs_NT=logp_NT.detach() if old_NT is None else old_NT[idx],
             advantages_N=micro.advantages_N, mask_NT=micro.completion_mask_NT,
             sampler_logprobs_NT=micro.sampler_logprobs_NT, ref_logprobs_NT=micro.ref_logprobs_NT,
-            entropy_NT=entropy_NT, select_NT=None if select_NT is None else select_NT[idx])
+            entropy_NT=entropy_NT, select_NT=None if select_NT is None else select_NT[idx],
+            expert_N=micro.expert_N)
         loss_NT, stats_NT = algo.token_loss(inputs)
         loss = algo.aggregate(loss_NT, micro.completion_mask_NT, norm)
         (loss * dist.loss_scale if dist.sharded else loss).backward()
