@@ -78,3 +78,49 @@ def test_rlvr_sft_command_line(tmp_path, tiny_model_dir):
     bad = subprocess.run([sys.executable, "-m", "rlvr.cli", "sft", *args, "sft.epochs=0"],
                          capture_output=True, text=True, timeout=240)
     assert bad.returncode == 2 and "sft.epochs" in bad.stderr
+
+
+def rl_args(model: Path, data: Path, run_dir: Path) -> list[str]:
+    return [f"model.name={model}", "model.autocast=off", "task.kind=file", f"task.path={data}",
+            "task.verifier=exact", "task.eval_size=4", "steps=3", "rollout.prompts_per_step=2",
+            "rollout.group_size=3", "rollout.max_new_tokens=4", "optim.micro_batch_size=4",
+            "algorithm.minibatches=2",
+            "reward.terms=[{name: python, path: 'reward_digits:digit_share'}]",
+            "reward.pool.workers=1", "eval=null", f"log.run_dir={run_dir}",
+            "log.tensorboard=false", "log.progress=false", "checkpoint.every=0",
+            "reliability.deterministic=true", "seed=5", "optim.lr=0.01"]
+
+
+def run_rl(args: list[str]) -> tuple[list[dict], dict]:
+    from safetensors.torch import load_file
+
+    from rlvr.trainer.loop import train
+
+    run_dir = Path(train(load_config(None, args))["run_dir"])
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return rows, load_file(str(run_dir / "final" / "model.safetensors"))
+
+
+def steady(metrics: dict) -> dict:
+    """A step's metrics without the wall-clock ones and the SFT term's own."""
+    return {k: v for k, v in metrics.items()
+            if not k.startswith(("time/", "throughput/", "update/sft_loss"))}
+
+
+def test_sft_mix_trains_three_steps_and_coef_zero_is_plain_rl(tmp_path, tiny_model_dir):
+    import math
+
+    import torch
+
+    data = write_echo_task(tmp_path / "echo.jsonl", rows=12)
+    plain, plain_w = run_rl(rl_args(tiny_model_dir, data, tmp_path / "plain"))
+    zero, zero_w = run_rl(rl_args(tiny_model_dir, data, tmp_path / "zero")
+                          + ["algorithm.sft_mix={coef: 0.0}"])
+    mixed, mixed_w = run_rl(rl_args(tiny_model_dir, data, tmp_path / "mixed")
+                            + ["algorithm.sft_mix={coef: 0.5}"])
+    assert all(math.isfinite(m["update/sft_loss"]) and m["update/sft_loss"] > 0 for m in mixed)
+    assert all("update/sft_loss" not in m for m in plain)
+    # coef 0: the term is measured and logged, and the run is plain RL bit for bit
+    assert [steady(m) for m in zero] == [steady(m) for m in plain]
+    assert all(torch.equal(zero_w[k], plain_w[k]) for k in plain_w)
+    assert any(not torch.equal(mixed_w[k], plain_w[k]) for k in plain_w)
