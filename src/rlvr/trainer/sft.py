@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,13 +44,12 @@ NO_REFERENCE = "no reference answer: nothing to fine-tune on (rlvr sft)"
 def sft(cfg: RunConfig) -> dict[str, Any]:
     """Run SFT from a validated config; returns a summary like ``train``'s."""
     started = time.perf_counter()
+    if cfg.launcher.nproc > 1 or os.environ.get("WORLD_SIZE", "1") != "1":
+        raise ConfigError(f"rlvr sft runs in one process (launcher.nproc={cfg.launcher.nproc}, "
+                          f"WORLD_SIZE={os.environ.get('WORLD_SIZE', '1')}); set launcher.nproc=1")
     preflight(cfg)
     refuse_fresh_over_checkpoints(Path(cfg.log.run_dir))
-    dist = init_dist(cfg)
-    if dist.active:
-        dist.close()
-        raise ConfigError("rlvr sft runs in one process; set launcher.nproc=1")
-    t = setup(cfg, False, dist)
+    t = setup(cfg, False, init_dist(cfg))
     session = None
     try:
         rows = usable_rows(t)
