@@ -1,4 +1,4 @@
-"""The ``rlvr`` command line: train | init | models | tasks | doctor (and eval / compare / report)."""
+"""The ``rlvr`` command line: train | sft | init | models | tasks | doctor (and eval / compare / report)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         return spawn_train(_train_argv(args), cfg.launcher.nproc)
     return train_command(cfg, resume=args.resume is not None)
+
+
+def _cmd_sft(args: argparse.Namespace) -> int:
+    from rlvr.config import load_config
+    from rlvr.trainer.sft import sft_command
+
+    overrides, config_path = list(args.overrides), args.config
+    if config_path is not None and "=" in config_path:  # `rlvr sft key=value ...`
+        overrides.insert(0, config_path)
+        config_path = None
+    return sft_command(load_config(config_path, overrides))
 
 
 def _train_argv(args: argparse.Namespace) -> list[str]:
@@ -136,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--allow-resume-mismatch", metavar="WHAT",
                        help="comma-separated: config,dataset,tokenizer (resume despite changes)")
     train.set_defaults(func=_cmd_train)
+    sft = sub.add_parser("sft", help="supervised fine-tuning on the task's reference answers")
+    sft.add_argument("config", nargs="?", help="YAML config file (optional)")
+    sft.add_argument("overrides", nargs="*", help="dotted key=value overrides (sft.epochs=2...)")
+    sft.set_defaults(func=_cmd_sft)
     models = sub.add_parser("models", help="embedded offline models")
     models_sub = models.add_subparsers(dest="action", required=True)
     models_sub.add_parser("list", help="list embedded models")

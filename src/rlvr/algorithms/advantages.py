@@ -15,7 +15,8 @@ import torch
 
 from rlvr.configs.algorithm import (DrGrpoAdvantageConfig, GrpoAdvantageConfig, PassAtKAdvantageConfig,
                                     RawAdvantageConfig, ReinforcePPAdvantageConfig,
-                                    ReinforcePPBaselineAdvantageConfig, RlooAdvantageConfig)
+                                    ReinforcePPBaselineAdvantageConfig, RftAdvantageConfig,
+                                    RlooAdvantageConfig)
 
 
 def _centred(x_BG: torch.Tensor, valid_BG: torch.Tensor) -> torch.Tensor:
@@ -142,6 +143,14 @@ def raw(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tenso
     return cfg.scale * (rewards_BG - cfg.baseline) * valid_BG.to(rewards_BG.dtype)
 
 
+def rft(rewards_BG: torch.Tensor, valid_BG: torch.Tensor, tokens_BG: torch.Tensor,
+        cfg: RftAdvantageConfig) -> torch.Tensor:
+    """RFT (Yuan et al. 2023, rejection-sampling fine-tuning): keep the correct samples.
+    A = 1 where r >= correct_at, else 0 (and 0 for unscored samples); no baseline, so with the
+    ``reinforce`` objective the loss is the negative log-likelihood of the kept samples."""
+    return ((rewards_BG >= cfg.correct_at) & valid_BG).to(rewards_BG.dtype)
+
+
 ADVANTAGES = {
     "grpo": grpo,
     "dr_grpo": dr_grpo,
@@ -150,4 +159,5 @@ ADVANTAGES = {
     "reinforce_pp_baseline": reinforce_pp_baseline,
     "pass_at_k": pass_at_k,
     "raw": raw,
+    "rft": rft,
 }

@@ -15,6 +15,7 @@ from rlvr.configs.algorithm_extras import (EntropyBonusConfig, GroupFilterConfig
                                            OffPolicyCorrectionConfig, SampleWeightsConfig, TokenSelectConfig)
 from rlvr.configs.base import Node
 from rlvr.configs.hints import ExpertTracesConfig, HintsConfig
+from rlvr.configs.sft import SftMixConfig
 
 # ---- advantage estimators ----------------------------------------------------------------------
 
@@ -93,8 +94,19 @@ class RawAdvantageConfig(Node):
     """Multiplies the centred reward."""
 
 
+class RftAdvantageConfig(Node):
+    """RFT, rejection-sampling fine-tuning (Yuan et al. 2023): A = 1 for a correct sample, 0
+    otherwise; no baseline, so the policy loss is the log-likelihood of the correct samples."""
+
+    group_relative: ClassVar[bool] = False
+    name: Literal["rft"] = "rft"
+    correct_at: float = 1.0
+    """A reward at or above this keeps the sample (advantage 1); below it is rejected (0)."""
+
+
 Advantage = Annotated[Union[GrpoAdvantageConfig, DrGrpoAdvantageConfig, RlooAdvantageConfig, ReinforcePPAdvantageConfig,
-                            ReinforcePPBaselineAdvantageConfig, PassAtKAdvantageConfig, RawAdvantageConfig],
+                            ReinforcePPBaselineAdvantageConfig, PassAtKAdvantageConfig, RawAdvantageConfig,
+                            RftAdvantageConfig],
                       Field(discriminator="name")]
 
 # ---- objectives --------------------------------------------------------------------------------
@@ -189,6 +201,9 @@ class AlgorithmConfig(Node):
     """Re-sample all-fail groups with a hint, trained under the hint-free prompt; null = off."""
     expert_traces: ExpertTracesConfig | None = None
     """LUFFY: the reference solution joins each group as an off-policy sample; null = off."""
+    sft_mix: SftMixConfig | None = None
+    """Add coef x the SFT loss of the step's prompts' references to the RL loss (logged as
+    update/sft_loss); null = off."""
 
     @property
     def group_relative(self) -> bool:

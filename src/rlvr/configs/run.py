@@ -21,6 +21,7 @@ from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymM
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
 from rlvr.configs.selection import DataConfig
+from rlvr.configs.sft import SftConfig
 from rlvr.configs.tracker import TRACKER_NAMES, TensorBoardTrackerConfig, TrackerConfig
 
 LEGACY_ENGINE_KEYS = ("decoder", "batch_size")
@@ -245,6 +246,9 @@ class RunConfig(Node):
     """How several ranks share the model (ddp / fsdp2), the backend and the collective timeout."""
     launcher: LauncherConfig = LauncherConfig()
     """How many processes ``rlvr train`` starts on this machine."""
+    sft: SftConfig | None = None
+    """Supervised fine-tuning on the references, read by ``rlvr sft`` only (null: its
+    defaults there; ``rlvr train`` ignores it)."""
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":

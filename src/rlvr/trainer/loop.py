@@ -29,6 +29,7 @@ from rlvr.trainer.hints import help_groups
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
 from rlvr.trainer.parallel import init_dist
 from rlvr.trainer.reference import reference_scorer
+from rlvr.trainer.sft_mix import sft_mix_term
 from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import step_settings, update
 from rlvr.types import TrainBatch
@@ -118,7 +119,8 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         batch, batch_metrics = train_batch(t, groups, step)
     with timer.stage("update"):
         update_metrics = update(t.policy, t.optimizer, t.scheduler, batch, t.algo,
-                                step_settings(cfg), t.generator, t.dist)
+                                step_settings(cfg), t.generator, t.dist,
+                                extra_backward=sft_mix_term(t, groups))  # None: off
     with timer.stage("weight_sync"):
         sync_metrics = sync_engine(t)
     # the whole step's groups after filtering, for the samples file and the token count

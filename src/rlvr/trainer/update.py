@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -99,22 +100,26 @@ def prepass(policy: Policy, batch: TrainBatch, micro_batch_size: int, temperatur
 
 def update(policy: Policy, optimizer, scheduler, batch: TrainBatch, algo: Algorithm,
            settings: StepSettings, generator: torch.Generator,
-           dist: Dist | None = None) -> dict[str, float]:
+           dist: Dist | None = None,
+           extra_backward: Callable[[int], dict[str, float]] | None = None) -> dict[str, float]:
     """Run ``algo.epochs`` passes over ``batch`` in ``algo.minibatches`` optimizer steps each.
     With several ranks ``batch`` is this rank's rows; normalisers, gradients and statistics are
     summed over the ranks. Each optimizer step is ``minibatch_backward`` then ``optim_step``,
-    the same two calls ``rlvr.Session`` makes."""
+    the same two calls ``rlvr.Session`` makes. ``extra_backward(i)`` adds another loss term's
+    gradients to minibatch i before its step (``algorithm.sft_mix``) and returns its metrics."""
     dist = dist or Dist()
     old_NT, entropy_NT = update_inputs(policy, batch, algo, settings)
     stats, step_metrics, per_epoch = StatSums(), defaultdict(list), {}
     for epoch in range(algo.epochs):
         epoch_stats = StatSums()
         order = group_aligned_order(batch, generator)
-        for mb_idx in order.chunk(algo.minibatches):
+        for i, mb_idx in enumerate(order.chunk(algo.minibatches)):
             loss = minibatch_backward(policy, batch, mb_idx, old_NT, entropy_NT, algo, settings,
                                       epoch_stats, dist)
+            extra = {} if extra_backward is None else extra_backward(i)
             metrics = optim_step(policy, optimizer, scheduler, settings.max_grad_norm, dist)
             metrics["loss"] = dist.sum_floats([loss])[0]
+            metrics.update(extra)
             for name, value in metrics.items():
                 step_metrics[name].append(value)
         epoch_stats = epoch_stats.reduced(dist)

@@ -45,7 +45,7 @@ def regenerate():
 
 
 def test_every_preset_has_a_golden_and_no_golden_is_orphaned():
-    assert len(preset_names()) == 11
+    assert len(preset_names()) == 12
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == preset_names()
 
 
