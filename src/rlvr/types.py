@@ -136,6 +136,7 @@ class TrainBatch:
     truncated_N: torch.Tensor  # bool: finish_reason == "length"
     ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
     temperature_N: torch.Tensor | None = None  # per-row sampling temperature (None: the run's)
+    teacher_logprobs_NT: torch.Tensor | None = None  # the distillation teacher's, when on
 
     @property
     def num_sequences(self) -> int:
@@ -150,4 +151,4 @@ class TrainBatch:
         return TrainBatch(*(None if t is None else t[idx_N] for t in (
             self.input_ids_NL, self.attention_mask_NL, self.completion_mask_NT,
             self.advantages_N, self.sampler_logprobs_NT, self.truncated_N, self.ref_logprobs_NT,
-            self.temperature_N)))
+            self.temperature_N, self.teacher_logprobs_NT)))

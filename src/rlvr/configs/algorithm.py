@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from rlvr.configs.algorithm_extras import (EntropyBonusConfig, GroupFilterConfig, KlPenaltyConfig,
                                            OffPolicyCorrectionConfig, SampleWeightsConfig, TokenSelectConfig)
 from rlvr.configs.base import Node
+from rlvr.configs.distill import DistillConfig
 
 # ---- advantage estimators ----------------------------------------------------------------------
 
@@ -184,6 +185,9 @@ class AlgorithmConfig(Node):
     """Dynamic sampling: drop low-variance groups and sample more (DAPO)."""
     mask_truncated: bool = False
     """Leave completions that hit max_new_tokens out of the loss (DAPO's overlong filtering)."""
+    distill: DistillConfig | None = None
+    """On-policy distillation from a frozen teacher (per-token reverse KL); null = off, and then
+    no teacher is loaded."""
 
     @property
     def group_relative(self) -> bool:
