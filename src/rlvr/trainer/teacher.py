@@ -4,11 +4,15 @@ scores the student's sampled completions once per batch at the sampling temperat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from rlvr.configs.base import ConfigError
 from rlvr.configs.distill import DistillConfig
 from rlvr.configs.run import ModelConfig
+from rlvr.models import embedded
+from rlvr.models.from_checkpoint import find_checkpoint
 from rlvr.models.loader import Policy, load_policy
 from rlvr.models.logprobs import completion_logprobs
 from rlvr.types import TrainBatch
@@ -59,6 +63,20 @@ def tokenizer_mismatch(student, teacher) -> str | None:
     return None
 
 
+def local_problem(name: str) -> str | None:
+    """Why a teacher named as a local path cannot be a model, without asking the hub; None for
+    an embedded name, a hub id, or a directory that may hold a model or a checkpoint."""
+    path = Path(name).expanduser()
+    if name in embedded.EMBEDDED or not (path.is_absolute() or name.startswith((".", "~"))
+                                         or path.exists()):
+        return None
+    if not path.is_dir():
+        return f"no such directory {path}"
+    if not (path / "config.json").is_file() and find_checkpoint(str(path)) is None:
+        return f"{path} holds neither a Hugging Face model (config.json) nor an rlvr checkpoint"
+    return None
+
+
 def load_teacher(cfg: DistillConfig, model_cfg: ModelConfig, student: Policy) -> Teacher:
     """The teacher on the student's device and autocast, in ``cfg.dtype`` (default: the
     student's). A teacher that does not load, or whose tokenizer differs from the student's,
@@ -66,6 +84,9 @@ def load_teacher(cfg: DistillConfig, model_cfg: ModelConfig, student: Policy) ->
     plain = model_cfg.model_copy(update={"name": cfg.teacher, "lora": None,
                                          "dtype": cfg.dtype or model_cfg.dtype})
     try:
+        problem = local_problem(cfg.teacher)
+        if problem is not None:
+            raise ValueError(problem)
         policy = load_policy(plain)
     except (OSError, ValueError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
