@@ -34,6 +34,10 @@ def test_three_steps_from_a_tiny_teacher(tiny_model_dir, tmp_path):
         assert m["distill/teacher_logprob"] < 0
         assert m["grad_norm"] > 0
     assert (tmp_path / "run" / "final" / "config.json").is_file()
+    # that run's directory (its newest checkpoint) is a teacher too: the trained student
+    code, lines = run(tiny_model_dir, tmp_path / "run", tmp_path / "from-ckpt", "steps=1",
+                      "algorithm.distill.mode=only")
+    assert code == 0 and len(lines) == 1 and lines[0]["distill/reverse_kl"] != 0.0
 
 
 def test_a_copy_of_the_student_as_teacher_gives_zero_reverse_kl(tiny_model_dir, tmp_path):

@@ -130,3 +130,20 @@ def test_select_keeps_the_teacher_rows():
     rows = replace(batch, teacher_logprobs_NT=teacher_NT).select(torch.tensor([3, 0]))
     assert torch.equal(rows.teacher_logprobs_NT, teacher_NT[[3, 0]])
     assert batch.select(torch.tensor([1])).teacher_logprobs_NT is None
+
+
+def _fetched(name: str) -> bool:
+    from rlvr.models.embedded import is_fetched
+
+    return is_fetched(name)
+
+
+@pytest.mark.skipif(not _fetched("smollm2-135m-instruct"), reason="embedded model not cached")
+def test_a_registered_teacher_name_loads_and_is_checked_against_the_student(student,
+                                                                           tiny_model_dir):
+    with pytest.raises(ConfigError) as err:
+        load_teacher(DistillConfig(teacher="smollm2-135m-instruct"), model_cfg(tiny_model_dir),
+                     student)
+    line = str(err.value)
+    assert "'smollm2-135m-instruct'" in line and str(tiny_model_dir) in line
+    assert "token id 0 is '<pad>' for the student, '<|endoftext|>' for the teacher" in line
