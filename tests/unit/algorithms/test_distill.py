@@ -106,10 +106,23 @@ def test_distill_off_keeps_the_algorithm_without_a_teacher():
     assert _algo("add").needs_teacher
 
 
-def test_distill_config_refuses_bad_values():
-    with pytest.raises(ValueError, match="mode"):
-        DistillConfig(teacher="t", mode="both")
-    with pytest.raises(ValueError, match="coef"):
-        DistillConfig(teacher="t", coef=0)
-    with pytest.raises(ValueError, match="teacher"):
-        DistillConfig()
+@pytest.mark.parametrize("overrides, message", [
+    (["algorithm.distill.teacher=t", "algorithm.distill.mode=both"],
+     "bad value for 'algorithm.distill.mode': 'both'; allowed values: only, add"),
+    (["algorithm.distill.coef=2"], "'algorithm.distill.teacher': Field required"),
+    (["algorithm.distill.teacher=t", "algorithm.distill.coef=0"], "algorithm.distill.coef"),
+])
+def test_distill_config_errors_are_one_line(overrides, message):
+    from rlvr.config import load_config
+    from rlvr.configs.base import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_config(None, overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_distill_resolves_from_dotted_keys_with_defaults():
+    from rlvr.config import load_config
+
+    distill = load_config(None, ["algorithm.distill.teacher=t"]).algorithm.distill
+    assert (distill.teacher, distill.mode, distill.coef, distill.dtype) == ("t", "add", 1.0, None)
