@@ -60,10 +60,6 @@ class Algorithm:
         return self.kl is not None
 
     @property
-    def needs_teacher(self) -> bool:
-        return self.distill is not None
-
-    @property
     def kl_in_loss(self) -> bool:
         return self.kl is not None and self.kl.placement == "loss"
 
