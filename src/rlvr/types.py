@@ -143,6 +143,7 @@ class TrainBatch:
     ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
     temperature_N: torch.Tensor | None = None  # per-row sampling temperature (None: the run's)
     expert_N: torch.Tensor | None = None  # bool: an expert trace (None: the batch has none)
+    teacher_logprobs_NT: torch.Tensor | None = None  # the distillation teacher's, when on
 
     @property
     def num_sequences(self) -> int:
@@ -157,4 +158,4 @@ class TrainBatch:
         return TrainBatch(*(None if t is None else t[idx_N] for t in (
             self.input_ids_NL, self.attention_mask_NL, self.completion_mask_NT,
             self.advantages_N, self.sampler_logprobs_NT, self.truncated_N, self.ref_logprobs_NT,
-            self.temperature_N, self.expert_N)))
+            self.temperature_N, self.expert_N, self.teacher_logprobs_NT)))

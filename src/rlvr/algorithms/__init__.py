@@ -7,7 +7,7 @@ Adding an entry to an axis = one function in its module + one registry line + it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable
 
@@ -15,6 +15,7 @@ import torch
 
 from rlvr.algorithms.advantages import ADVANTAGES
 from rlvr.algorithms.aggregation import AGGREGATIONS, BatchNorm
+from rlvr.algorithms.distill import distill_advantages
 from rlvr.configs.algorithm import AlgorithmConfig
 from rlvr.configs.algorithm_extras import KlPenaltyConfig
 from rlvr.configs.hints import PolicyShapingConfig
@@ -49,6 +50,7 @@ class Algorithm:
     fill_groups: Callable = partial(fill_groups, cfg=None)  # (groups, sample_more) -> (groups, m)
     mask_truncated: bool = False
     expert_shaping: PolicyShapingConfig | None = None  # LUFFY policy shaping of expert rows
+    distill: Callable | None = None  # (adv_N, old_NT, teacher_NT, mask_NT) -> (adv_NT, stats_NT)
 
     @property
     def reuses_rollout_policy(self) -> bool:
@@ -94,10 +96,20 @@ class Algorithm:
         return weighting.mask_truncated(mask_NT, truncated_N) if self.mask_truncated else mask_NT
 
     def token_loss(self, inp: LossInputs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """objective x (token selection x importance weight) + KL - entropy bonus, per token."""
+        """objective x (token selection x importance weight) + KL - entropy bonus, per token.
+        With distillation the objective sees per-token advantages (the teacher's term)."""
+        distill_stats = {}
+        if self.distill is not None:
+            if inp.teacher_logprobs_NT is None:
+                raise ValueError("algorithm.distill is set but the batch has no teacher logprobs "
+                                 "(build_train_batch needs the teacher's scorer)")
+            advantages_NT, distill_stats = self.distill(inp.advantages_N, inp.old_logprobs_NT,
+                                                        inp.teacher_logprobs_NT, inp.mask_NT)
+            inp = replace(inp, advantages_N=advantages_NT)
         loss_NT, stats = self.objective(inp)
         loss_NT = expert_loss(loss_NT, inp.logprobs_NT, inp.advantages_N, inp.expert_N,
                               self.expert_shaping)  # LUFFY: expert rows, shaped
+        stats.update(distill_stats)
         if inp.select_NT is not None:
             loss_NT = loss_NT * inp.select_NT
             stats["tokens_selected"] = inp.select_NT
@@ -136,4 +148,5 @@ def build_algorithm(cfg: AlgorithmConfig) -> Algorithm:
         fill_groups=partial(fill_groups, cfg=cfg.group_filter),
         mask_truncated=cfg.mask_truncated,
         expert_shaping=None if cfg.expert_traces is None else cfg.expert_traces.shaping,
+        distill=None if cfg.distill is None else partial(distill_advantages, cfg=cfg.distill),
     )

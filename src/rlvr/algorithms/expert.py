@@ -45,7 +45,8 @@ def expert_loss(loss_NT: torch.Tensor, logp_NT: torch.Tensor, advantages_N: torc
     shaping); unchanged without expert rows or with shaping off."""
     if expert_N is None or cfg is None:
         return loss_NT
-    shaped_NT = -policy_shaping(logp_NT, cfg.gamma) * advantages_N.unsqueeze(1)
+    adv = advantages_N.unsqueeze(1) if advantages_N.dim() == 1 else advantages_N  # [N,T] with distill
+    shaped_NT = -policy_shaping(logp_NT, cfg.gamma) * adv
     return torch.where(expert_N.unsqueeze(1), shaped_NT, loss_NT)
 
 

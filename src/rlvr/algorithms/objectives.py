@@ -21,13 +21,19 @@ class LossInputs:
 
     logprobs_NT: torch.Tensor  # current policy, carries the gradient
     old_logprobs_NT: torch.Tensor  # the policy that the ratio is taken against (no gradient)
-    advantages_N: torch.Tensor
+    advantages_N: torch.Tensor  # [N] per sample, or [N, T] per token (distillation)
     mask_NT: torch.Tensor
     sampler_logprobs_NT: torch.Tensor | None = None  # the rollout engine's own logprobs
     ref_logprobs_NT: torch.Tensor | None = None  # the frozen reference policy (KL in the loss)
     entropy_NT: torch.Tensor | None = None  # with gradient when an entropy bonus is on
     select_NT: torch.Tensor | None = None  # 1.0 where the token selector keeps the token
     expert_N: torch.Tensor | None = None  # bool: expert-trace rows (algorithm.expert_traces)
+    teacher_logprobs_NT: torch.Tensor | None = None  # the distillation teacher's (no gradient)
+
+    def advantages_NT(self) -> torch.Tensor:
+        """The advantage in a shape that broadcasts against [N, T]: [N, 1] or [N, T]."""
+        adv = self.advantages_N
+        return adv.unsqueeze(1) if adv.dim() == 1 else adv
 
 
 def ppo_clip(inp: LossInputs, cfg: PpoClipObjectiveConfig):
@@ -40,7 +46,7 @@ def ppo_clip(inp: LossInputs, cfg: PpoClipObjectiveConfig):
     unclipped ratio is clamped at delta before the min. For A > 0 the min already stops at
     1 + eps_high, so both caps only bite for A < 0 and give the same values there.
     """
-    adv_N1 = inp.advantages_N.unsqueeze(1)
+    adv_N1 = inp.advantages_NT()  # [N, 1], or [N, T] per token
     ratio_NT = torch.exp(inp.logprobs_NT - inp.old_logprobs_NT)
     capped_NT = ratio_NT if cfg.delta is None else ratio_NT.clamp(max=cfg.delta)
     clipped_NT = ratio_NT.clamp(1 - cfg.eps_low, 1 + cfg.eps_high)
@@ -72,7 +78,7 @@ def gspo(inp: LossInputs, cfg: GspoObjectiveConfig):
     len_N = mask_NT.sum(1).clamp(min=1)
     log_s_N = ((inp.logprobs_NT - inp.old_logprobs_NT) * mask_NT).sum(1) / len_N
     s_NT = torch.exp(log_s_N.detach().unsqueeze(1) + inp.logprobs_NT - inp.logprobs_NT.detach())
-    adv_N1 = inp.advantages_N.unsqueeze(1)
+    adv_N1 = inp.advantages_NT()  # [N, 1], or [N, T] per token
     clipped_NT = s_NT.clamp(1 - cfg.eps_low, 1 + cfg.eps_high)
     loss_NT = -torch.minimum(s_NT * adv_N1, clipped_NT * adv_N1)
     with torch.no_grad():
@@ -94,7 +100,7 @@ def cispo(inp: LossInputs, cfg: CispoObjectiveConfig):
     ratio_NT = torch.exp(inp.logprobs_NT - inp.old_logprobs_NT).detach()
     low = None if cfg.eps_low is None else 1 - cfg.eps_low
     weight_NT = ratio_NT.clamp(min=low, max=1 + cfg.eps_high)
-    adv_N1 = inp.advantages_N.unsqueeze(1)
+    adv_N1 = inp.advantages_NT()  # [N, 1], or [N, T] per token
     loss_NT = -weight_NT * adv_N1 * inp.logprobs_NT
     stats = {"clip_frac_high": (ratio_NT > 1 + cfg.eps_high).float(), "ratio": ratio_NT}
     if low is not None:
@@ -105,7 +111,7 @@ def cispo(inp: LossInputs, cfg: CispoObjectiveConfig):
 def reinforce(inp: LossInputs, cfg: ReinforceObjectiveConfig):
     """REINFORCE (Williams 1992): loss = -A * logp. No ratio: it is exact only on-policy (one
     optimizer step per rollout batch); off-policy drift is left to ``offpolicy`` correction."""
-    return -inp.advantages_N.unsqueeze(1) * inp.logprobs_NT, {}
+    return -inp.advantages_NT() * inp.logprobs_NT, {}
 
 
 OBJECTIVES = {"ppo_clip": ppo_clip, "gspo": gspo, "cispo": cispo, "reinforce": reinforce}

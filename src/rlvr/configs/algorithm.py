@@ -16,6 +16,7 @@ from rlvr.configs.algorithm_extras import (EntropyBonusConfig, GroupFilterConfig
 from rlvr.configs.base import Node
 from rlvr.configs.hints import ExpertTracesConfig, HintsConfig
 from rlvr.configs.sft import SftMixConfig
+from rlvr.configs.distill import DistillConfig
 
 # ---- advantage estimators ----------------------------------------------------------------------
 
@@ -204,6 +205,9 @@ class AlgorithmConfig(Node):
     sft_mix: SftMixConfig | None = None
     """Add coef x the SFT loss of the step's prompts' references to the RL loss (logged as
     update/sft_loss); null = off."""
+    distill: DistillConfig | None = None
+    """On-policy distillation from a frozen teacher (per-token reverse KL); null = off, and then
+    no teacher is loaded."""
 
     @property
     def group_relative(self) -> bool:

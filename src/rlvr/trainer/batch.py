@@ -45,9 +45,12 @@ def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
 
 def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
                       ref_logprobs: Callable[[TrainBatch], torch.Tensor] | None = None,
-                      dist: Dist | None = None) -> tuple[TrainBatch, dict[str, float]]:
-    """Padded tensors, the loss mask, reference logprobs (only when KL is on), reward shaping by
-    KL when it sits in the reward, then the advantages. Returns the batch and its metrics.
+                      dist: Dist | None = None,
+                      teacher_logprobs: Callable[[TrainBatch], torch.Tensor] | None = None
+                      ) -> tuple[TrainBatch, dict[str, float]]:
+    """Padded tensors, the loss mask, reference logprobs (only when KL is on), teacher logprobs
+    (only with distillation), reward shaping by KL when it sits in the reward, then the
+    advantages. Returns the batch and its metrics.
     With several ranks ``groups`` are this rank's; advantages see every rank's groups (batch
     whitening needs them all) and the metrics are those of the whole batch."""
     dist = dist or Dist()
@@ -57,6 +60,7 @@ def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
     mask_NT = batch.completion_mask_NT * valid_BG.reshape(-1, 1).float()
     mask_NT = algo.loss_mask(mask_NT, batch.truncated_N)
     ref_NT = None if ref_logprobs is None else ref_logprobs(batch)
+    teacher_NT = None if teacher_logprobs is None else teacher_logprobs(batch)
     rewards_BG, metrics = algo.shape_rewards(rewards_BG, batch.sampler_logprobs_NT, ref_NT, mask_NT)
     if dist.active:  # per-rank means of the shaping statistics -> their mean over ranks
         metrics = dict(zip(metrics, (v / dist.world for v in dist.sum_floats(
@@ -75,4 +79,4 @@ def build_train_batch(groups: list[Group], algo: Algorithm, pad_id: int,
     kept, total = dist.sum_floats([float(mask_NT.sum()), float(batch.completion_mask_NT.sum())])
     metrics["update/loss_token_share"] = kept / max(total, 1.0)
     return replace(batch, completion_mask_NT=mask_NT, advantages_N=advantages_N,
-                   ref_logprobs_NT=ref_NT), metrics
+                   ref_logprobs_NT=ref_NT, teacher_logprobs_NT=teacher_NT), metrics

@@ -30,6 +30,7 @@ from rlvr.trainer.metrics import StageTimer, rollout_metrics
 from rlvr.trainer.parallel import init_dist
 from rlvr.trainer.reference import reference_scorer
 from rlvr.trainer.sft_mix import sft_mix_term
+from rlvr.trainer.teacher import teacher_scorer
 from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import step_settings, update
 from rlvr.types import TrainBatch
@@ -91,12 +92,14 @@ def score(t: Trainer, groups: list, step: int) -> tuple[Counter, dict[str, float
 
 
 def train_batch(t: Trainer, groups: list, step: int) -> tuple[TrainBatch, dict[str, float]]:
-    """The advantage stage: the padded batch of ``groups`` with reference logprobs (KL) and
-    advantages over every rank's groups; returns it and its metrics."""
+    """The advantage stage: the padded batch of ``groups`` with reference logprobs (KL), teacher
+    logprobs (distillation) and advantages over every rank's groups; returns it and its
+    metrics."""
     ref_scorer, ref_metrics = reference_scorer(t.reference, step, t.optimizer,
                                                step_settings(t.cfg))
     batch, batch_metrics = build_train_batch(groups, t.algo, t.policy.tokenizer.pad_token_id,
-                                             ref_scorer, t.dist)
+                                             ref_scorer, t.dist,
+                                             teacher_scorer(t.teacher, step_settings(t.cfg)))
     return batch, {**batch_metrics, **ref_metrics}
 
 

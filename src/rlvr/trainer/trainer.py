@@ -22,6 +22,7 @@ from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.parallel import Dist
 from rlvr.trainer.prompts import PromptSampler
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
+from rlvr.trainer.teacher import Teacher, build_teacher
 from rlvr.trainer.trackers import build_trackers, require_trackers
 from rlvr.trainer.update import build_optimizer
 
@@ -61,6 +62,8 @@ class Trainer:
     (``algo.stateful()``, the reference weights, the reward counters: runs/resume.py)."""
     dist: Dist = field(default_factory=Dist)
     """This process's rank in a multi-process run (trainer/parallel.py); world size 1 alone."""
+    teacher: Teacher | None = None
+    """The frozen distillation teacher (``algorithm.distill``); None when distillation is off."""
 
 
 class NullLogger:
@@ -93,6 +96,8 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
     task = build_checked_task(cfg, run_dir)  # broken rows -> RUN_DIR/quarantine.json
     set_deterministic(cfg.reliability.deterministic)  # undone when the run ends
     policy = with_lora(load_policy(cfg.model), cfg.model.lora)  # adapters if model.lora is set
+    # the teacher first: a bad one stops the run before the pipeline or engine starts
+    teacher = build_teacher(cfg.algorithm.distill, cfg.model, policy)
     rewards = RewardPipeline(task, cfg.reward)
     algo = build_algorithm(cfg.algorithm)
     reference = build_reference(policy, algo)  # a full copy on every rank, before sharding
@@ -106,4 +111,5 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
                    scheduler, PromptSampler(task.train_rows(), cfg.seed, cfg.data.selection),
                    logger, torch.Generator().manual_seed(cfg.seed), rewards,
-                   reference=reference, weights=TrainerWeights(policy), dist=dist)
+                   reference=reference, weights=TrainerWeights(policy), dist=dist,
+                   teacher=teacher)

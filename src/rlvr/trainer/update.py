@@ -172,7 +172,8 @@ def optim_step(policy: Policy, optimizer, scheduler, max_grad_norm: float,
 def update_stats(stats: StatSums, algo: Algorithm) -> dict[str, float]:
     """``update/*`` means of the (rank-reduced) statistics; the adaptive entropy coefficient
     observes the step's entropy."""
-    out = {f"update/{k}": v for k, v in stats.means().items()}
+    # a stat named with its own section ("distill/reverse_kl") keeps it
+    out = {k if "/" in k else f"update/{k}": v for k, v in stats.means().items()}
     if algo.entropy_coef is not None:
         out["entropy/coef"] = algo.entropy_coef.value
         algo.entropy_coef.observe(out.get("update/entropy", 0.0))
@@ -201,7 +202,7 @@ def accumulate_gradients(policy: Policy, mb: TrainBatch, old_NT: torch.Tensor | 
             advantages_N=micro.advantages_N, mask_NT=micro.completion_mask_NT,
             sampler_logprobs_NT=micro.sampler_logprobs_NT, ref_logprobs_NT=micro.ref_logprobs_NT,
             entropy_NT=entropy_NT, select_NT=None if select_NT is None else select_NT[idx],
-            expert_N=micro.expert_N)
+            expert_N=micro.expert_N, teacher_logprobs_NT=micro.teacher_logprobs_NT)
         loss_NT, stats_NT = algo.token_loss(inputs)
         loss = algo.aggregate(loss_NT, micro.completion_mask_NT, norm)
         (loss * dist.loss_scale if dist.sharded else loss).backward()
