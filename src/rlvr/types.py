@@ -107,6 +107,9 @@ class Sample:
     temperature: float | None = None
     """This sample's own sampling temperature under ``rollout.temperatures`` (None: the run's
     ``rollout.temperature``); the trainer scores it at the same one."""
+    token_temperatures: list[float] | None = None
+    """The sampling temperature of each completion token under ``rollout.temperature_schedule``
+    (None: one per sample, as above); the trainer scores each token at its own."""
 
     def __post_init__(self) -> None:
         if self.loss_mask is not None and len(self.loss_mask) != len(self.completion_ids):
@@ -135,7 +138,8 @@ class TrainBatch:
     sampler_logprobs_NT: torch.Tensor
     truncated_N: torch.Tensor  # bool: finish_reason == "length"
     ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
-    temperature_N: torch.Tensor | None = None  # per-row sampling temperature (None: the run's)
+    # per-row [N] or per-token [N, T] sampling temperature (None: the run's)
+    temperature_N: torch.Tensor | None = None
 
     @property
     def num_sequences(self) -> int:
