@@ -104,3 +104,35 @@ def test_trainer_logprobs_equal_the_samplers(schedule):
     for got_NT in (packed_NT, padded_NT):
         torch.testing.assert_close(got_NT[mask_NT], batch.sampler_logprobs_NT[mask_NT],
                                    atol=1e-5, rtol=0)
+
+
+def test_schedule_and_temperatures_are_not_combined():
+    from rlvr.configs.run import RolloutConfig
+
+    with pytest.raises(ValueError, match="rollout.temperatures and rollout.temperature_schedule"):
+        RolloutConfig(group_size=4, temperatures=[0.6, 1.2], temperature_schedule={"name": "ead"})
+    with pytest.raises(ValueError, match="decay"):
+        RolloutConfig(temperature_schedule={"name": "ead", "decay": 0})
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    (["env.name=try_again"], "env.name=try_again"),
+    (["rollout.engine.name=hf_process", "rollout.sync.name=filesystem"], r"\(got hf_process\)")])
+def test_schedule_refused_where_not_recorded(overrides, needle):
+    from rlvr.config import load_config
+
+    with pytest.raises(ValueError, match=f"rollout.temperature_schedule .*{needle}"):
+        load_config("configs/quickstart.yaml", ["rollout.temperature_schedule={name: ead}",
+                                                *overrides])
+
+
+def test_generate_decoder_refuses_a_schedule(tiny_model_dir):
+    from rlvr.configs.run import ModelConfig
+    from rlvr.models.loader import load_policy
+    from rlvr.rollout.hf import HFEngine
+
+    policy = load_policy(ModelConfig(name=str(tiny_model_dir), autocast="off"))
+    engine = HFEngine(policy, None, "Answer.", batch_size=4, decoder="generate")
+    params = rollout_params(4, 1.0, 1.0, None, 2, EAD)
+    with pytest.raises(ValueError, match="decoder=static"):
+        engine.generate([TaskRow("a", "1 + 1?", "2")], 2, params)
