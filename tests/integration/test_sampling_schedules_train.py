@@ -48,6 +48,14 @@ def test_oversampled_run_keeps_g_per_group(tmp_path, tiny_model_dir, task_file):
     assert [per_step.count(step) for step in range(3)] == [4, 4, 4]  # 2 prompts x G=2 kept
 
 
+def test_oversampled_first_keeps_what_plain_sampling_draws(tmp_path, tiny_model_dir, task_file):
+    temps = ["rollout.temperatures=[0.6, 1.3]"]  # each block of G samples gets both
+    plain, first = tmp_path / "plain", tmp_path / "first"
+    _run(tiny_model_dir, task_file, plain, temps)
+    _run(tiny_model_dir, task_file, first, temps + ["rollout.oversample={factor: 2, keep: first}"])
+    assert samples(first) == samples(plain)  # per-sample streams: samples 0..G-1 are the same
+
+
 def test_chunked_group_run_samples_what_the_whole_group_does(tmp_path, tiny_model_dir, task_file):
     group = ["rollout.group_size=5", "rollout.engine.decoder=static"]
     whole = tmp_path / "whole"

@@ -39,9 +39,11 @@ def split(temperatures: list[float], group_size: int) -> tuple[float, ...]:
 
 def rollout_params(max_new_tokens: int, temperature: float, top_p: float,
                    temperatures: list[float] | None, group_size: int,
-                   schedule: Any = None) -> SamplingParams:
-    """The rollout's SamplingParams: a per-sample temperature tuple only when there are several;
-    a per-position tuple when a ``schedule`` config is given (the config refuses both)."""
+                   schedule: Any = None, copies: int = 1) -> SamplingParams:
+    """The rollout's SamplingParams: a per-sample temperature tuple only when there are several
+    (the split of ``group_size``, repeated ``copies`` times when oversampling, so every block of
+    G samples has the same temperatures); a per-position tuple when a ``schedule`` config is
+    given (the config refuses both)."""
     if schedule is not None:
         return SamplingParams(max_new_tokens, temperature, top_p, position_temperatures=(
             SCHEDULES[schedule.name](schedule, max_new_tokens)))
@@ -50,7 +52,7 @@ def rollout_params(max_new_tokens: int, temperature: float, top_p: float,
     if len(set(temperatures)) == 1:
         return SamplingParams(max_new_tokens, float(temperatures[0]), top_p)
     return SamplingParams(max_new_tokens, temperature, top_p,
-                          temperatures=split(temperatures, group_size))
+                          temperatures=split(temperatures, group_size) * copies)
 
 
 def row_temperatures(params: SamplingParams, num_prompts: int, sample_start: int = 0,

@@ -47,7 +47,7 @@ def rollout(t: Trainer, num_prompts: int, step: int, start: int = 0) -> list:
     cfg = t.cfg.rollout
     size = sampled_group_size(cfg)  # G, or factor * G when oversampling
     params = rollout_params(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.temperatures,
-                            size, cfg.temperature_schedule)
+                            cfg.group_size, cfg.temperature_schedule, size // cfg.group_size)
     submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
     rows = t.dist.shard(t.prompts.next(num_prompts))
     seeds = t.dist.shard(prompt_seeds(t.cfg.seed, step, start, num_prompts))

@@ -34,6 +34,11 @@ def test_ead_temperatures_by_hand():
     assert params.position_temperatures == temps and params.temperatures is None
 
 
+def test_oversampled_temperatures_repeat_the_groups_split():
+    params = rollout_params(4, 1.0, 1.0, [0.6, 1.2], 3, copies=2)
+    assert params.temperatures == (0.6, 0.6, 1.2, 0.6, 0.6, 1.2)
+
+
 def _temps_NT(schedule: str) -> torch.Tensor:
     """The temperature of each output row and completion position [2*G, MAX_NEW]."""
     if schedule == "constant":
