@@ -113,6 +113,9 @@ class Sample:
     expert: bool = False
     """An expert trace (``algorithm.expert_traces``): the row's reference, not sampled; its
     ``sampler_logprobs`` are 0.0 (pi_expert = 1, as LUFFY)."""
+    token_temperatures: list[float] | None = None
+    """The sampling temperature of each completion token under ``rollout.temperature_schedule``
+    (None: one per sample, as above); the trainer scores each token at its own."""
 
     def __post_init__(self) -> None:
         if self.loss_mask is not None and len(self.loss_mask) != len(self.completion_ids):
@@ -141,7 +144,8 @@ class TrainBatch:
     sampler_logprobs_NT: torch.Tensor
     truncated_N: torch.Tensor  # bool: finish_reason == "length"
     ref_logprobs_NT: torch.Tensor | None = None  # the reference policy's, only when KL is on
-    temperature_N: torch.Tensor | None = None  # per-row sampling temperature (None: the run's)
+    # per-row [N] or per-token [N, T] sampling temperature (None: the run's)
+    temperature_N: torch.Tensor | None = None
     expert_N: torch.Tensor | None = None  # bool: an expert trace (None: the batch has none)
     teacher_logprobs_NT: torch.Tensor | None = None  # the distillation teacher's, when on
 

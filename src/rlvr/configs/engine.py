@@ -26,6 +26,10 @@ class HFEngineConfig(Node):
     models); 'generate': transformers generate (any model); 'auto': static where supported."""
     batch_size: int = Field(64, ge=1)
     """Sequences decoded together; larger batches are faster until memory runs out."""
+    max_batch_rows: int | None = Field(None, ge=1)
+    """At most this many rows in one decode call: a group larger than it (e.g. 512 samples)
+    decodes in chunks of samples, with the same samples as undivided under the static decoder
+    (per-sample random streams); null: a group always decodes whole."""
 
 
 class HFProcessEngineConfig(Node):
@@ -41,6 +45,8 @@ class HFProcessEngineConfig(Node):
     """The child's decoder, as for the hf engine."""
     batch_size: int = Field(64, ge=1)
     """Sequences decoded together in the child."""
+    max_batch_rows: int | None = Field(None, ge=1)
+    """At most this many rows in one of the child's decode calls, as for the hf engine."""
     start_timeout_s: float = Field(300.0, gt=0)
     """Seconds the child may take to start and load the model before the run fails."""
     request_timeout_s: float = Field(600.0, gt=0)

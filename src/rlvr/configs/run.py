@@ -20,6 +20,7 @@ from rlvr.configs.parallel import LauncherConfig, TrainerConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
+from rlvr.configs.sampling import OversampleConfig, TemperatureScheduleConfig
 from rlvr.configs.selection import DataConfig
 from rlvr.configs.sft import SftConfig
 from rlvr.configs.tracker import TRACKER_NAMES, TensorBoardTrackerConfig, TrackerConfig
@@ -91,6 +92,12 @@ class RolloutConfig(Node):
     """Several temperatures within each group, e.g. [0.6, 1.0, 1.2] (null: every sample at
     ``temperature``); sample j of G gets temperatures[j*K//G] (contiguous blocks, docs/data.md
     "Sampling schedules"); each sample is trained at its own temperature."""
+    temperature_schedule: TemperatureScheduleConfig | None = None
+    """A temperature annealed along the completion, replacing ``temperature`` (null: none),
+    e.g. ``{name: ead, start: 1.2, end: 0.8, decay: 32}``; each token is trained at its own."""
+    oversample: OversampleConfig | None = None
+    """Sample factor * G completions per prompt and keep G of them after scoring (null: G),
+    e.g. ``{factor: 2, keep: balanced}``."""
     top_p: float = Field(1.0, gt=0, le=1)
     """Nucleus sampling threshold of the rollouts (1 = off)."""
 
@@ -118,6 +125,9 @@ class RolloutConfig(Node):
             raise ValueError(
                 f"rollout.temperatures={temps}: give 1..rollout.group_size={self.group_size} "
                 "temperatures, each > 0 (or null for rollout.temperature)")
+        if temps is not None and self.temperature_schedule is not None:
+            raise ValueError("rollout.temperatures and rollout.temperature_schedule cannot be "
+                             "combined: set one of them to null")
         return self
 
     @model_validator(mode="after")
@@ -263,12 +273,15 @@ class RunConfig(Node):
     def _temperatures_supported(self) -> None:
         """Several temperatures per group are recorded per sample only by the in-process hf
         engine's single-turn rollout; elsewhere training would score at the wrong temperature."""
-        if self.rollout.temperatures is None or len(set(self.rollout.temperatures)) == 1:
+        temps = self.rollout.temperatures
+        key = ("rollout.temperature_schedule" if self.rollout.temperature_schedule is not None
+               else "rollout.temperatures" if temps is not None and len(set(temps)) > 1 else None)
+        if key is None:
             return
         if self.env is not None and self.env.name != "single_turn":
-            raise ValueError(f"rollout.temperatures does not work with env.name={self.env.name} "
+            raise ValueError(f"{key} does not work with env.name={self.env.name} "
                              "yet (episodes record no per-sample temperature); use "
                              "rollout.temperature")
         if self.rollout.engine.name != "hf":
-            raise ValueError("rollout.temperatures needs rollout.engine.name=hf (got "
+            raise ValueError(f"{key} needs rollout.engine.name=hf (got "
                              f"{self.rollout.engine.name})")

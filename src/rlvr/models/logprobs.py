@@ -24,7 +24,8 @@ def completion_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
     others run padded, with a prompt shared by several rows computed once (models/prefix.py).
     Either way only completion positions get logits. ``entropy='grad'`` keeps the entropy in
     the graph (entropy bonus); ``'detached'`` computes it as a diagnostic only. A batch with
-    ``temperature_N`` (rollout.temperatures) scores each row at its own temperature instead.
+    ``temperature_N`` scores each row ([N], rollout.temperatures) or each token ([N, T],
+    rollout.temperature_schedule) at its own temperature instead.
     """
     if batch.temperature_N is not None:
         temperature = batch.temperature_N.to(batch.input_ids_NL.device)
@@ -38,8 +39,9 @@ def padded_logprobs(model, batch: TrainBatch, temperature: float = 1.0,
     """``completion_logprobs`` through the model's own forward over the padded batch."""
     T = batch.completion_len
     logits_NTV = completion_logits(model, batch).float()  # [N, T, V]; shared prompts run once
-    if isinstance(temperature, torch.Tensor):  # one per row
-        logits_NTV = logits_NTV / temperature[:, None, None]
+    if isinstance(temperature, torch.Tensor):  # one per row [N] or per token [N, T]
+        temp_NT = temperature[:, None] if temperature.dim() == 1 else temperature
+        logits_NTV = logits_NTV / temp_NT[:, :T, None]
     elif temperature != 1.0:
         logits_NTV = logits_NTV / temperature
     targets_NT = batch.input_ids_NL[:, -T:]

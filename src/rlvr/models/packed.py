@@ -185,7 +185,7 @@ def _head_logprobs(dec: Decoder, h_ME: torch.Tensor, target_M: torch.Tensor,
     """logp_M of the targets and the entropy_M of the (tempered) next-token distributions
     (None when ``entropy='off'``; computed outside the graph unless ``entropy='grad'``)."""
     logits_MV = dec.head(h_ME)
-    if isinstance(temperature, torch.Tensor):  # one per token (rollout.temperatures)
+    if isinstance(temperature, torch.Tensor):  # one per token (row or schedule temperatures)
         logp_MV = torch.log_softmax(logits_MV.float() / temperature[:, None], dim=-1)
     elif temperature != 1.0:
         logp_MV = torch.log_softmax(logits_MV.float() / temperature, dim=-1)
@@ -211,7 +211,12 @@ def packed_logprobs(model, batch: TrainBatch, temperature: float = 1.0, entropy:
     h_ME = h_KE.index_select(0, layout.predictor_M.to(device))
     target_M = layout.target_M.to(device)
     per_row = isinstance(temperature, torch.Tensor)
-    temp_M = temperature[layout.row_M.to(device)] if per_row else temperature
+    if per_row:  # one per row [N] or per token [N, T]
+        rows_M = layout.row_M.to(device)
+        temp_M = temperature[rows_M] if temperature.dim() == 1 else (
+            temperature[rows_M, layout.col_M.to(device)])
+    else:
+        temp_M = temperature
     logps, entropies = [], []
     for start in range(0, len(target_M), HEAD_CHUNK_TOKENS):
         part = slice(start, start + HEAD_CHUNK_TOKENS)

@@ -8,14 +8,17 @@ prompt once and copies its cache to the group's rows, and compacts the batch whe
 of its rows have finished, so late tokens are computed only for the rows still writing.
 
 Sampling follows ``generate``: logits / temperature, then top-p, then a draw (by inverse CDF, see
-``draw``) from the global torch generator, or with ``Sampler.seeds`` from one generator per prompt,
-so a prompt's samples do not depend on which prompts share its batch; the recorded logprob is
-that of the processed (sampled-from) distribution.
+``draw``) from the global torch generator, or with ``Sampler.seeds`` from one random stream per
+row, a function of (prompt seed, sample index) only (``row_seed``), so a sample does not depend
+on which prompts share its batch nor on how a large group is cut into decode chunks; the
+recorded logprob is that of the processed (sampled-from) distribution. The temperature may be
+one per row (``row_temperatures``) or one per completion position (``position_temperatures``).
 Equality with ``generate`` on a fixed seed is tested in tests/unit/test_fast_decode.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import torch
@@ -53,6 +56,13 @@ class KVCache:
         self.rows_B = self.rows_B[idx_B]
 
 
+def row_seed(prompt_seed: int, sample_index: int) -> int:
+    """The seed of sample ``sample_index``'s own stream of prompt ``prompt_seed``: a hash, so
+    nearby seeds and indices give unrelated streams."""
+    digest = hashlib.blake2b(f"{int(prompt_seed)}:{int(sample_index)}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "little") % 2**63
+
+
 @dataclass
 class Sampler:
     temperature: float
@@ -62,35 +72,51 @@ class Sampler:
     record_certainty: bool = False
     certainty: list[torch.Tensor] = field(default_factory=list)
     seeds: list[int] | None = None
-    """One seed per prompt: prompt b's rows draw from their own generator (None: the global one)."""
+    """One seed per prompt: each row draws from its own stream, seeded by ``row_seed(seed,
+    sample index)`` (None: the global generator)."""
     group_size: int = 1
+    sample_start: int = 0
+    """Sample index of each prompt's first row in this call (a later chunk of a large group)."""
     row_temperatures: torch.Tensor | None = None
     """Temperature of each output row [N] (several within a group); None: ``temperature``."""
-    _generators: list[torch.Generator] | None = None
+    position_temperatures: torch.Tensor | None = None
+    """Temperature at each completion position t [T] (an annealed schedule); None: not used."""
+    _uniforms_NT: torch.Tensor | None = None
 
-    def start(self, device: torch.device) -> None:
-        """Fresh per-prompt generators (a decode call starts each prompt's stream anew)."""
-        if self.row_temperatures is not None:  # once per decode, not per token step
+    def start(self, device: torch.device, steps: int = 1) -> None:
+        """Move the temperatures to the device once per decode, and draw every row's ``steps``
+        uniforms up front from its own stream (on the CPU, so the numbers are the same on any
+        device). A row draws one per step whether it is live or not."""
+        if self.row_temperatures is not None:
             self.row_temperatures = self.row_temperatures.to(device)
+        if self.position_temperatures is not None:
+            self.position_temperatures = self.position_temperatures.to(device)
         if self.seeds is not None:
-            self._generators = [torch.Generator(device=device).manual_seed(int(s))
-                                for s in self.seeds]
+            rows = [torch.rand(steps, generator=torch.Generator().manual_seed(
+                row_seed(seed, self.sample_start + j))) for seed in self.seeds
+                for j in range(self.group_size)]
+            self._uniforms_NT = torch.stack(rows).to(device)
 
-    def uniforms(self, rows_B: torch.Tensor, device: torch.device) -> torch.Tensor | None:
-        """u_B1 in [0, 1) for the cache rows ``rows_B`` (output rows), or None for the global
-        generator. Every prompt's generator draws for all its G rows at every step, live or not,
-        so its stream never depends on how the other prompts' rows finish."""
-        if self._generators is None:
+    def uniforms(self, rows_B: torch.Tensor, t: int = 0) -> torch.Tensor | None:
+        """u_B1 in [0, 1) of the output rows ``rows_B`` at step ``t``, or None for the global
+        generator."""
+        if self._uniforms_NT is None:
             return None
-        u_N = torch.cat([torch.rand(self.group_size, generator=g, device=device)
-                         for g in self._generators])
-        return u_N[rows_B][:, None]
+        return self._uniforms_NT[rows_B, t][:, None]
 
-    def __call__(self, logits_BV: torch.Tensor,
-                 u_B1: torch.Tensor | None = None,
-                 rows_B: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def temperature_at(self, rows_B: torch.Tensor | None, t: int):
+        """The temperature of each cache row at step ``t``: [B, 1], or a float."""
+        if self.row_temperatures is not None:
+            return self.row_temperatures[rows_B][:, None]
+        if self.position_temperatures is not None:
+            return self.position_temperatures[t]
+        return self.temperature
+
+    def __call__(self, logits_BV: torch.Tensor, u_B1: torch.Tensor | None = None,
+                 rows_B: torch.Tensor | None = None,
+                 t: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Next token [B] and its logprob under the sampled-from distribution [B]; ``rows_B``:
-        the output row of each cache row (for ``row_temperatures``)."""
+        the output row of each cache row, ``t``: the completion position."""
         logits_BV = logits_BV.float()
         if self.record_certainty:
             self.certainty.append(token_self_certainty_NT([logits_BV])[:, 0])
@@ -98,8 +124,7 @@ class Sampler:
             logp_BV = torch.log_softmax(logits_BV, dim=-1)
             token_B = logits_BV.argmax(dim=-1)
         else:
-            temp = self.temperature if self.row_temperatures is None else (
-                self.row_temperatures[rows_B][:, None])
+            temp = self.temperature_at(rows_B, t)
             logp_BV = torch.log_softmax(top_p_filter(logits_BV / temp, self.top_p), -1)
             token_B = draw(logp_BV.exp(), u_B1)
         return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
@@ -221,9 +246,9 @@ def static_decode(dec: Decoder, prompts: list[list[int]], group_size: int, max_n
     stop_V = torch.zeros(logits_UV.shape[-1], dtype=torch.bool, device=device)
     stop_V[[i for i in sampler.stop_ids if i < len(stop_V)]] = True
     live_B = torch.ones(N, dtype=torch.bool, device=device)
-    sampler.start(device)
+    sampler.start(device, max_new_tokens)
     for t in range(max_new_tokens):
-        token_B, logp_B = sampler(logits_BV, sampler.uniforms(cache.rows_B, device), cache.rows_B)
+        token_B, logp_B = sampler(logits_BV, sampler.uniforms(cache.rows_B, t), cache.rows_B, t)
         rows = cache.rows_B[live_B]
         tokens_NT[rows, t], logp_NT[rows, t] = token_B[live_B], logp_B[live_B]
         if sampler.record_certainty:

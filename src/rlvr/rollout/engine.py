@@ -51,6 +51,9 @@ class SamplingParams:
     temperatures: tuple[float, ...] | None = None
     """One temperature per sample of a group (length n; rollout/temperatures.py), replacing
     ``temperature``; None: every sample at ``temperature``."""
+    position_temperatures: tuple[float, ...] | None = None
+    """One temperature per completion position (length max_new_tokens; an annealed schedule),
+    replacing ``temperature`` for every sample; None: not used."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,8 @@ class TokenGroupEngine:
                                      None if seeds is None else int(seeds[start + i]))
                         for i, row in enumerate(chunk)]
             temps = params.temperatures or [None] * group_size
-            done = [Group(row=row, samples=[self._to_sample(row, req.prompt_ids, c, temp)
+            done = [Group(row=row, samples=[self._to_sample(row, req.prompt_ids, c, temp,
+                                                            params.position_temperatures)
                                             for c, temp in zip(out, temps)])
                     for row, req, out in zip(chunk, requests, self._complete(requests))]
             if on_groups is not None:
@@ -146,12 +150,14 @@ class TokenGroupEngine:
         return groups
 
     def _to_sample(self, row: TaskRow, prompt: list[int], c: TokenCompletion,
-                   temperature: float | None = None) -> Sample:
+                   temperature: float | None = None,
+                   positions: tuple[float, ...] | None = None) -> Sample:
         text = self.tokenizer.decode(c.completion_ids, skip_special_tokens=True)
+        token_temps = None if positions is None else list(positions[:len(c.completion_ids)])
         return Sample(row=row, prompt_ids=prompt, completion_ids=c.completion_ids,
                       sampler_logprobs=c.logprobs, finish_reason=c.finish_reason, text=text,
                       self_certainty=c.self_certainty, policy_version=c.policy_version,
-                      temperature=temperature)
+                      temperature=temperature, token_temperatures=token_temps)
 
     def close(self) -> None:
         """Nothing to release in this process."""

@@ -15,11 +15,11 @@ import torch
 from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.models.loader import Policy, stop_token_ids
 from rlvr.models.lora import is_lora
-from rlvr.rollout.decode import Sampler, left_pad, static_decode
+from rlvr.rollout.decode import Sampler, left_pad, row_seed, static_decode
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
 from rlvr.rewards.unsupervised import token_self_certainty_NT
-from rlvr.rollout.temperatures import row_temperatures
+from rlvr.rollout.temperatures import position_temperatures, row_temperatures
 
 
 class HFEngine(TokenGroupEngine):
@@ -29,13 +29,15 @@ class HFEngine(TokenGroupEngine):
     capabilities = frozenset({"logits", "lora"})
 
     def __init__(self, policy: Policy, system_prompt: str | None, instruction: str | None,
-                 batch_size: int, decoder: str = "auto") -> None:
+                 batch_size: int, decoder: str = "auto", max_batch_rows: int | None = None) -> None:
         self.policy = policy
         self.tokenizer = policy.tokenizer
         self.decoder = pick_decoder(decoder, policy.model)
         self.system_prompt = system_prompt
         self.instruction = instruction
         self.batch_size = batch_size
+        self.max_batch_rows = max_batch_rows
+        """At most this many rows per decode call: a larger group decodes in chunks of samples."""
         self.stop_ids = stop_token_ids(policy)
         self._inference: InferenceCopy | None = None
         self.record_self_certainty = False
@@ -47,7 +49,8 @@ class HFEngine(TokenGroupEngine):
     def from_config(cls, cfg, policy: Policy, run_dir=None, min_batch: int = 1) -> HFEngine:
         knobs = cfg.rollout.engine
         engine = cls(policy, cfg.task.system_prompt, cfg.task.instruction,
-                     max(knobs.batch_size, min_batch), decoder=knobs.decoder)
+                     max(knobs.batch_size, min_batch), decoder=knobs.decoder,
+                     max_batch_rows=knobs.max_batch_rows)
         engine.record_self_certainty = cfg.reward.needs_self_certainty
         return engine
 
@@ -78,23 +81,45 @@ class HFEngine(TokenGroupEngine):
         ``generate``, which draws from the global generator, decodes a seeded request alone."""
         out: list[list[TokenCompletion]] = []
         for run in _batches(requests, seeded_together=self.decoder == "static"):
-            if run[0].seed is None or self.decoder == "static":
-                out.extend(self._decode_batch(run))
-                continue
-            on_cuda = torch.device(self.policy.device).type == "cuda"
-            with torch.random.fork_rng(devices=[self.policy.device] if on_cuda else []):
-                torch.manual_seed(run[0].seed)
-                out.extend(self._decode_batch(run))
+            out.extend(self._decode_run(run))
         return out
 
+    def _decode_run(self, run: list[TokenRequest]) -> list[list[TokenCompletion]]:
+        """One batch, cut so no decode call has more than ``max_batch_rows`` rows: whole
+        groups when they fit, else one prompt's samples in chunks (the static decoder's
+        per-row streams make the samples the same as undivided)."""
+        n, limit = run[0].n, self.max_batch_rows or run[0].n * len(run)
+        if n <= limit:
+            per_call = max(1, limit // n)
+            return [c for i in range(0, len(run), per_call)
+                    for c in self._seeded_decode(run[i:i + per_call], 0, n)]
+        return [[c for s in range(0, n, limit)
+                 for c in self._seeded_decode([req], s, min(limit, n - s))[0]] for req in run]
+
+    def _seeded_decode(self, run: list[TokenRequest], sample_start: int,
+                       count: int) -> list[list[TokenCompletion]]:
+        """``generate`` draws from the global generator: a seeded request decodes under its
+        seed (its chunk's own, for a chunk of a large group)."""
+        if run[0].seed is None or self.decoder == "static":
+            return self._decode_batch(run, sample_start, count)
+        on_cuda = torch.device(self.policy.device).type == "cuda"
+        with torch.random.fork_rng(devices=[self.policy.device] if on_cuda else []):
+            torch.manual_seed(run[0].seed if sample_start == 0 else
+                              row_seed(run[0].seed, sample_start))
+            return self._decode_batch(run, sample_start, count)
+
     @torch.no_grad()
-    def _decode_batch(self, requests: list[TokenRequest]) -> list[list[TokenCompletion]]:
-        prompts, n, params = [r.prompt_ids for r in requests], requests[0].n, requests[0].params
+    def _decode_batch(self, requests: list[TokenRequest], sample_start: int = 0,
+                      count: int | None = None) -> list[list[TokenCompletion]]:
+        """Samples sample_start .. sample_start+count-1 of each request (default: all n)."""
+        prompts, params = [r.prompt_ids for r in requests], requests[0].params
+        n = requests[0].n if count is None else count
         seeds = None if requests[0].seed is None else [r.seed for r in requests]
         self.policy.model.eval()
         with self.policy.autocast():
             if self.decoder == "static":
-                new_NT, logp_NT, certainty_NT = self._static(prompts, n, params, seeds)
+                new_NT, logp_NT, certainty_NT = self._static(prompts, n, params, seeds,
+                                                             sample_start)
             else:
                 new_NT, logp_NT, certainty_NT = self._hf_generate(prompts, n, params)
         return [[self._completion(new_NT[i], logp_NT[i],
@@ -102,14 +127,16 @@ class HFEngine(TokenGroupEngine):
                  for i in range(b * n, (b + 1) * n)] for b in range(len(prompts))]
 
     def _static(self, prompts: list[list[int]], group_size: int, params: SamplingParams,
-                seeds: list[int] | None = None):
+                seeds: list[int] | None = None, sample_start: int = 0):
         """rlvr's decode loop (rollout/decode.py): static KV cache, finished rows dropped;
-        ``seeds``: one generator per prompt, so a prompt decoded alone or batched gets the same
-        draws."""
+        ``seeds``: one stream per (prompt, sample index), so a prompt decoded alone, batched or
+        in chunks of samples (from ``sample_start``) gets the same draws."""
         sampler = Sampler(params.temperature, params.top_p, params.greedy, self.stop_ids,
                           record_certainty=self.record_self_certainty, seeds=seeds,
-                          group_size=group_size,
-                          row_temperatures=row_temperatures(params, len(prompts)))
+                          group_size=group_size, sample_start=sample_start,
+                          row_temperatures=row_temperatures(params, len(prompts), sample_start,
+                                                            group_size),
+                          position_temperatures=position_temperatures(params))
         out = static_decode(Decoder(self.decode_model()), prompts, group_size,
                             params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
                             self.policy.device)
@@ -117,9 +144,10 @@ class HFEngine(TokenGroupEngine):
 
     def _hf_generate(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
         """transformers ``generate`` (any model it supports)."""
-        if params.temperatures is not None:
-            raise ValueError("rollout.temperatures needs rollout.engine.decoder=static "
-                             "(transformers' generate samples a batch at one temperature)")
+        if params.temperatures is not None or params.position_temperatures is not None:
+            raise ValueError("rollout.temperatures and rollout.temperature_schedule need "
+                             "rollout.engine.decoder=static (transformers' generate samples a "
+                             "batch at one temperature)")
         tok = self.policy.tokenizer
         ids_BP, mask_BP = left_pad(prompts, tok.pad_token_id)
         ids_BP, mask_BP = ids_BP.to(self.policy.device), mask_BP.long().to(self.policy.device)

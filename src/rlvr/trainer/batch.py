@@ -39,6 +39,10 @@ def pad_groups(groups: list[Group], pad_id: int) -> TrainBatch:
     temperature_N = None if None in temps else torch.tensor(temps, dtype=torch.float32)
     expert_N = torch.tensor([s.expert for s in samples]) if any(s.expert for s in samples) \
         else None  # algorithm.expert_traces: those rows take the expert loss
+    if all(s.token_temperatures is not None for s in samples):  # a schedule: each token's own
+        temperature_N = torch.ones(N, T)  # [N, T]; 1.0 on padding, which is never scored
+        for n, s in enumerate(samples):
+            temperature_N[n, :len(s.token_temperatures)] = torch.tensor(s.token_temperatures)
     return TrainBatch(input_ids_NL, attention_NL, mask_NT, torch.zeros(N), sampler_NT, truncated_N,
                       temperature_N=temperature_N, expert_N=expert_N)
 

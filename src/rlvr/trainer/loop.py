@@ -20,6 +20,7 @@ from rlvr.eval.periodic import due, greedy_eval, periodic_eval
 from rlvr.launch.checks import preflight
 from rlvr.models.lora import is_lora, merged_copy
 from rlvr.rewards.pipeline import score_groups
+from rlvr.rollout.oversample import keep_groups, sampled_group_size
 from rlvr.rollout.temperatures import rollout_params
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import eta_line, final_summary, start_banner
@@ -47,13 +48,14 @@ def rollout(t: Trainer, num_prompts: int, step: int, start: int = 0) -> list:
     groups of completions, each prompt under its own seed; scoring starts as soon as each group
     is decoded."""
     cfg = t.cfg.rollout
+    size = sampled_group_size(cfg)  # G, or factor * G when oversampling
     params = rollout_params(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.temperatures,
-                            cfg.group_size)
+                            cfg.group_size, cfg.temperature_schedule, size // cfg.group_size)
     submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
     rows = t.dist.shard(t.prompts.next(num_prompts))
     seeds = t.dist.shard(prompt_seeds(t.cfg.seed, step, start, num_prompts))
     with t.dist.gathered():  # fsdp2: each rank decodes alone, with the full weights
-        return t.engine.generate(rows, cfg.group_size, params, on_groups=submit, seeds=seeds)
+        return t.engine.generate(rows, size, params, on_groups=submit, seeds=seeds)
 
 
 def sample_more(t: Trainer, num_prompts: int, counts, step: int, drawn: list[int]) -> list:
@@ -61,7 +63,7 @@ def sample_more(t: Trainer, num_prompts: int, counts, step: int, drawn: list[int
     groups = rollout(t, num_prompts, step, start=drawn[0])
     drawn[0] += num_prompts
     counts.update(score_groups(groups, t.task, t.rewards))
-    return groups
+    return keep_groups(groups, t.cfg.rollout)[0]
 
 
 def whole_batch(t: Trainer, groups: list, counts) -> tuple[list, Counter]:
@@ -113,6 +115,8 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         groups = rollout(t, cfg.rollout.prompts_per_step, step)
     with timer.stage("reward"):
         counts, sampled = score(t, groups, step)
+        groups, kept = keep_groups(groups, cfg.rollout)  # oversampling: G of each group
+        kept = dict(zip(kept, (v / t.dist.world for v in t.dist.sum_floats(list(kept.values())))))
     with timer.stage("hints"):  # algorithm.hints / expert_traces (a no-op when both are off)
         groups, help_metrics = help_groups(t, groups, step)
     with timer.stage("group_filter"):
@@ -132,8 +136,8 @@ def train_step(t: Trainer, step: int) -> dict[str, float]:
         t.logger.log_samples(step, step_groups)
     seconds = dict(zip(timer.seconds, (v / t.dist.world for v in t.dist.sum_floats(
         list(timer.seconds.values())))))  # each stage's mean over ranks
-    metrics = {**sampled, **help_metrics, **filter_metrics, **batch_metrics, **update_metrics,
-               **sync_metrics, **seconds}
+    metrics = {**sampled, **kept, **help_metrics, **filter_metrics, **batch_metrics,
+               **update_metrics, **sync_metrics, **seconds}
     tokens = sum(len(s.completion_ids) for g in step_groups for s in g.samples)
     metrics["throughput/tokens_per_s"] = tokens / max(sum(seconds.values()), 1e-9)
     return metrics

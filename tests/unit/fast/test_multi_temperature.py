@@ -62,10 +62,12 @@ def test_bad_temperatures_name_the_key(temps):
         RolloutConfig(group_size=4, temperatures=temps)
 
 
-@pytest.mark.parametrize("override, needle", [("env.name=try_again", "env.name=try_again"),
-                                              ("rollout.engine.name=hf_process", "engine.name=hf")])
-def test_temperatures_refused_where_not_recorded(override, needle):
+@pytest.mark.parametrize("overrides, needle", [
+    (["env.name=try_again"], "env.name=try_again"),
+    # with a sync hf_process works with, so the refusal is the temperatures' own
+    (["rollout.engine.name=hf_process", "rollout.sync.name=filesystem"], r"\(got hf_process\)")])
+def test_temperatures_refused_where_not_recorded(overrides, needle):
     from rlvr.config import load_config
 
-    with pytest.raises(ValueError, match=needle):
-        load_config("configs/quickstart.yaml", ["rollout.temperatures=[0.6,1.2]", override])
+    with pytest.raises(ValueError, match=f"rollout.temperatures .*{needle}"):
+        load_config("configs/quickstart.yaml", ["rollout.temperatures=[0.6,1.2]", *overrides])
