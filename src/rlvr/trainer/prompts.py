@@ -23,6 +23,31 @@ def pass_rate(group: Group) -> float | None:
     return sum(is_correct(s.reward) for s in scored) / len(scored)
 
 
+def step_stats(groups: list[Group]) -> dict[str, float]:
+    """Mean score and accuracy over the groups' scored samples (as ``reward/mean`` and
+    ``accuracy`` of trainer/metrics.py); 0 when none was scored."""
+    scores = [s.reward for g in groups for s in g.samples
+              if s.reward is not None and s.reward.score is not None]
+    if not scores:
+        return {"reward_mean": 0.0, "accuracy": 0.0}
+    return {"reward_mean": sum(r.score for r in scores) / len(scores),
+            "accuracy": sum(is_correct(r) for r in scores) / len(scores)}
+
+
+def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int) -> Any:
+    """The run's prompt sampler: one per mixture task (trainer/mixture.py), one per curriculum
+    stage (trainer/curriculum.py), else one over the task's train rows."""
+    if task_cfg.kind == "mixture":
+        from rlvr.trainer.mixture import MixtureSampler
+
+        return MixtureSampler(task_cfg, task.train_rows_by_task(), seed, data.selection)
+    if data.curriculum is not None:
+        from rlvr.trainer.curriculum import build_curriculum
+
+        return build_curriculum(data.curriculum, task_cfg, seed, data.selection)
+    return PromptSampler(task.train_rows(), seed, data.selection)
+
+
 class PromptSampler:
     """Yields train rows in a fresh seeded permutation each epoch (no row repeats within an
     epoch) as the selection policy allows; ``observe`` feeds the scored groups back."""

@@ -20,7 +20,7 @@ from rlvr.rollout.sync import TrainerWeights
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.parallel import Dist
-from rlvr.trainer.prompts import PromptSampler
+from rlvr.trainer.prompts import PromptSampler, build_sampler
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
 from rlvr.trainer.trackers import build_trackers, require_trackers
 from rlvr.trainer.update import build_optimizer
@@ -47,6 +47,8 @@ class Trainer:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     prompts: PromptSampler
+    """Train prompt order (trainer/prompts.py ``build_sampler``: also the mixture and curriculum
+    samplers, which offer the same next / observe / state / load_state)."""
     logger: MetricsLogger
     generator: torch.Generator
     rewards: RewardPipeline | None = None
@@ -104,6 +106,6 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
                                                    cfg.model_dump(mode="json"), resume)
                            ) if dist.main else NullLogger()
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, PromptSampler(task.train_rows(), cfg.seed, cfg.data.selection),
+                   scheduler, build_sampler(task, cfg.data, cfg.task, cfg.seed),
                    logger, torch.Generator().manual_seed(cfg.seed), rewards,
                    reference=reference, weights=TrainerWeights(policy), dist=dist)
