@@ -70,6 +70,12 @@ class MixtureTaskConfig(Node):
     kind: Literal["mixture"] = "mixture"
     name: str = "mixture"
     """Name of the mixture (results files, banners)."""
+    system_prompt: str | None = None
+    """System message before every prompt of every task (the tasks' own ``system_prompt`` must
+    stay unset: the engine renders one per run)."""
+    instruction: str | None = None
+    """Text appended to every prompt, after the task's own ``instruction`` (which each task's
+    rows carry in their prompt)."""
     tasks: list[MixtureEntryConfig] = Field(min_length=2)
     """The tasks and their weights; labels must differ."""
     weight_schedule: list[MixtureWeightStageConfig] = Field(default_factory=list)
@@ -78,6 +84,10 @@ class MixtureTaskConfig(Node):
 
     @model_validator(mode="after")
     def _consistent(self) -> "MixtureTaskConfig":
+        for index, entry in enumerate(self.tasks):
+            if entry.task.system_prompt is not None:
+                raise ValueError(f"task.tasks[{index}].task.system_prompt: a mixture has one "
+                                 "system prompt for all its tasks; set task.system_prompt")
         labels = [t.resolved_label() for t in self.tasks]
         doubled = sorted({x for x in labels if labels.count(x) > 1})
         if doubled:

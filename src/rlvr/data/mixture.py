@@ -17,10 +17,13 @@ from rlvr.types import RewardResult, TaskRow
 TASK_KEY = "mixture_task"  # row metadata key naming the row's task (reasoning-gym uses "task")
 
 
-def tag_rows(rows: list[TaskRow], label: str) -> list[TaskRow]:
-    """Copies of ``rows`` whose id and metadata name the task ``label``."""
-    return [replace(row, row_id=f"{label}:{row.row_id}", metadata={**row.metadata,
-                                                                     TASK_KEY: label})
+def tag_rows(rows: list[TaskRow], label: str, instruction: str | None = None) -> list[TaskRow]:
+    """Copies of ``rows`` whose id and metadata name the task ``label``; the task's own
+    instruction joins the prompt as data/templates.py:build_messages would join it (the engine
+    renders only the mixture's)."""
+    return [replace(row, row_id=f"{label}:{row.row_id}",
+                    prompt=f"{row.prompt}\n{instruction}" if instruction else row.prompt,
+                    metadata={**row.metadata, TASK_KEY: label})
             for row in rows]
 
 
@@ -48,8 +51,10 @@ class MixtureTask:
         self.labels = cfg.labels()
         self.tasks = dict(zip(self.labels, tasks))
         self.verifier = MixtureVerifier({k: task_verifier(t) for k, t in self.tasks.items()})
-        self._train = {k: tag_rows(t.train_rows(), k) for k, t in self.tasks.items()}
-        self._eval = [row for k, t in self.tasks.items() for row in tag_rows(t.eval_rows(), k)]
+        notes = {k: e.task.instruction for k, e in zip(self.labels, cfg.tasks)}
+        self._train = {k: tag_rows(t.train_rows(), k, notes[k]) for k, t in self.tasks.items()}
+        self._eval = [row for k, t in self.tasks.items()
+                      for row in tag_rows(t.eval_rows(), k, notes[k])]
 
     def train_rows(self) -> list[TaskRow]:
         return [row for rows in self._train.values() for row in rows]

@@ -71,6 +71,21 @@ def test_rows_are_tagged_and_routed_to_their_own_verifier(mixture_cfg):
     assert len(task.train_rows()) == 8 and task.task_of("exact:sums/train/4") == "exact"
 
 
+def test_each_task_keeps_its_own_instruction(tmp_path):
+    path = write_rows(tmp_path / "sums.jsonl", 4)
+    cfg = MixtureTaskConfig(instruction="Be brief.", tasks=[
+        {"task": {"kind": "file", "path": str(path), "eval_size": 1,
+                  "instruction": "Reply with the number."}, "label": "a"},
+        {"task": {"kind": "file", "path": str(path), "eval_size": 1}, "label": "b"}])
+    rows = build_task(cfg).train_rows_by_task()
+    assert rows["a"][0].prompt == "0 + 0 = ?\nReply with the number."
+    assert rows["b"][0].prompt == "0 + 0 = ?"
+    from rlvr.data.templates import build_messages
+
+    assert build_messages(rows["a"][0], cfg.system_prompt, cfg.instruction)[-1]["content"] == \
+        "0 + 0 = ?\nReply with the number.\nBe brief."
+
+
 def scored_group(row: TaskRow, *scores: float) -> Group:
     return Group(row, [Sample(row, [], [], [], "stop", "", reward=RewardResult.scored(s))
                        for s in scores])
@@ -166,6 +181,8 @@ def test_evaluation_summary_holds_one_entry_per_task(mixture_cfg):
      "use letters"),
     ("{kind: mixture, tasks: [{task: quickstart}, {task: arithmetic}], "
      "weight_schedule: [{until_step: 3, weights: [1]}]}", "need 2 weights"),
+    ("{kind: mixture, tasks: [{task: {kind: reasoning_gym, system_prompt: hi}}, "
+     "{task: arithmetic}]}", "one system prompt for all its tasks"),
 ])
 def test_config_errors_name_the_problem(value, message):
     with pytest.raises(ConfigError, match=message):
