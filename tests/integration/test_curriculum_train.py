@@ -107,3 +107,29 @@ def test_two_task_mixture_three_steps(tmp_path, tiny_model_dir, task_file):
         assert sorted(summary["tasks"]) == ["chain", "sums"]
         assert summary["tasks"]["sums"]["num_prompts"] == 2
         assert summary["tasks"]["chain"]["num_prompts"] == 2 and summary["num_prompts"] == 4
+
+
+def test_kill_and_resume_continue_the_same_mixture_draws(tmp_path, tiny_model_dir, task_file):
+    mixture = [("task={kind: mixture, tasks: ["
+                f"{{task: {{kind: file, path: '{task_file}', eval_size: 2}}, weight: 0.5, "
+                "label: sums}, {task: {kind: reasoning_gym, name: chain_sum, train_size: 6, "
+                "eval_size: 2, extract: last_number}, weight: 0.5, label: chain}], "
+                "weight_schedule: [{until_step: 1, weights: [1, 0]}]}")]
+    base = [a for a in train_args(tiny_model_dir, task_file, tmp_path, 4, 2)
+            if not a.startswith(("task.", "log.run_dir"))] + mixture
+    reference = tmp_path / "reference"
+    done = rlvr_train(base + [f"log.run_dir={reference}"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    args = base + [f"log.run_dir={run_dir}"]
+    killed = rlvr_train(args, fault="stage:reward:4")  # kill -9 in step 3; checkpoint of 2 kept
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    resumed = rlvr_train(args + ["--resume", str(run_dir)])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    drawn = samples(reference)
+    assert samples(run_dir) == drawn
+    assert {rid.split(":")[0] for step, rid, _, _ in drawn if step == 0} == {"sums"}
+    assert {rid.split(":")[0] for step, rid, _, _ in drawn} == {"sums", "chain"}
+    final = [json.loads((d / "ckpt" / "step_00000004" / "trainer.json").read_text())["prompts"]
+             for d in (run_dir, reference)]
+    assert final[0] == final[1] and final[0]["mixture"]["draws"] == 4
