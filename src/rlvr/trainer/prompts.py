@@ -9,7 +9,7 @@ exactly what the uninterrupted one selected.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Protocol
 
 from rlvr.trainer.selection import History, base_stats, build_policy, update_ema
 from rlvr.types import Group, TaskRow, is_correct
@@ -34,7 +34,19 @@ def step_stats(groups: list[Group]) -> dict[str, float]:
             "accuracy": sum(is_correct(r) for r in scores) / len(scores)}
 
 
-def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int) -> Any:
+class Sampler(Protocol):
+    """What the loop and the checkpoint need of the train prompt order."""
+
+    def next(self, count: int) -> list[TaskRow]: ...
+
+    def observe(self, groups: list[Group], step: int) -> dict[str, float]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def load_state(self, state: dict[str, Any]) -> None: ...
+
+
+def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int) -> Sampler:
     """The run's prompt sampler: one per mixture task (trainer/mixture.py), one per curriculum
     stage (trainer/curriculum.py), else one over the task's train rows."""
     if task_cfg.kind == "mixture":

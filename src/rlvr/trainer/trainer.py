@@ -20,7 +20,7 @@ from rlvr.rollout.sync import TrainerWeights
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.parallel import Dist
-from rlvr.trainer.prompts import PromptSampler, build_sampler
+from rlvr.trainer.prompts import Sampler, build_sampler
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
 from rlvr.trainer.trackers import build_trackers, require_trackers
 from rlvr.trainer.update import build_optimizer
@@ -46,9 +46,9 @@ class Trainer:
     algo: Algorithm
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    prompts: PromptSampler
-    """Train prompt order (trainer/prompts.py ``build_sampler``: also the mixture and curriculum
-    samplers, which offer the same next / observe / state / load_state)."""
+    prompts: Sampler
+    """Train prompt order (trainer/prompts.py ``build_sampler``: one sampler, or one per
+    curriculum stage or mixture task)."""
     logger: MetricsLogger
     generator: torch.Generator
     rewards: RewardPipeline | None = None
