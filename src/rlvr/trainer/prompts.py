@@ -24,8 +24,8 @@ def pass_rate(group: Group) -> float | None:
 
 
 def step_stats(groups: list[Group]) -> dict[str, float]:
-    """Mean score and accuracy over the groups' scored samples (as ``reward/mean`` and
-    ``accuracy`` of trainer/metrics.py); 0 when none was scored."""
+    """Mean score and share correct (``is_correct``, as ``pass_rate`` judges) over the groups'
+    scored samples; 0 when none was scored."""
     scores = [s.reward for g in groups for s in g.samples
               if s.reward is not None and s.reward.score is not None]
     if not scores:
