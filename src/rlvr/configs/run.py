@@ -16,11 +16,13 @@ from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
 from rlvr.configs.env import EnvConfig
 from rlvr.configs.eval import PeriodicEvalConfig
 from rlvr.configs.hints import check_help_fits
+from rlvr.configs.mixture import MixtureTaskConfig
 from rlvr.configs.parallel import LauncherConfig, TrainerConfig
 from rlvr.configs.task import (FileTaskConfig, MathFileTaskConfig, ReasoningGymMathTaskConfig,
                                ReasoningGymTaskConfig, SqlTaskConfig)
 from rlvr.configs.reward import RewardConfig
 from rlvr.configs.sampling import OversampleConfig, TemperatureScheduleConfig
+from rlvr.configs.curriculum import CURRICULUM_KINDS
 from rlvr.configs.selection import DataConfig
 from rlvr.configs.sft import SftConfig
 from rlvr.configs.tracker import TRACKER_NAMES, TensorBoardTrackerConfig, TrackerConfig
@@ -68,7 +70,8 @@ class ModelConfig(Node):
 
 
 TaskConfig = Annotated[Union[ReasoningGymTaskConfig, FileTaskConfig, HumanEvalTaskConfig, CodeFileTaskConfig,
-                             MathFileTaskConfig, ReasoningGymMathTaskConfig, SqlTaskConfig],
+                             MathFileTaskConfig, ReasoningGymMathTaskConfig, SqlTaskConfig,
+                             MixtureTaskConfig],
                       Field(discriminator="kind")]
 
 
@@ -228,10 +231,11 @@ class RunConfig(Node):
     model: ModelConfig = ModelConfig()
     """The policy model, its dtype, device and optional LoRA adapters."""
     task: TaskConfig = ReasoningGymTaskConfig()
-    """The task (prompts, references and verifier); chosen by ``kind``."""
+    """The task (prompts, references and verifier); chosen by ``kind`` (``mixture``: several
+    tasks drawn by weight)."""
     data: DataConfig = DataConfig()
     """How train prompts are chosen each step: the selection policy (uniform, band, variance,
-    retire) over a per-prompt pass-rate history."""
+    retire) over a per-prompt pass-rate history, and an optional curriculum."""
     rollout: RolloutConfig = RolloutConfig()
     """How completions are sampled: batch shape, sampling parameters, engine."""
     env: EnvConfig | None = None
@@ -268,7 +272,14 @@ class RunConfig(Node):
                 f"'{self.algorithm.advantage.name}' is group-relative and needs group_size >= 2")
         self._temperatures_supported()
         check_help_fits(self)  # algorithm.hints / expert_traces: single-turn only
+        self._curriculum_fits()
         return self
+
+    def _curriculum_fits(self) -> None:
+        """A curriculum stage replaces generator parameters: only generated tasks have them."""
+        if self.data.curriculum is not None and self.task.kind not in CURRICULUM_KINDS:
+            raise ValueError(f"data.curriculum needs a generated task (task.kind in "
+                             f"{', '.join(CURRICULUM_KINDS)}), got task.kind={self.task.kind}")
 
     def _temperatures_supported(self) -> None:
         """Several temperatures per group are recorded per sample only by the in-process hf

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from rlvr.configs.base import Node
+from rlvr.configs.curriculum import CurriculumConfig
 
 
 class SelectionCommonConfig(Node):
@@ -77,11 +78,15 @@ SELECTION_NAMES = ("uniform", "band", "variance", "retire")
 
 
 class DataConfig(Node):
-    """How train prompts are chosen each step (``data:`` of the run config)."""
+    """How train prompts are chosen each step (``data:`` of the run config): the selection
+    policy and an optional curriculum."""
 
     selection: SelectionConfig = UniformSelectionConfig()
     """The prompt-selection policy: uniform, band, variance or retire (a name or a mapping,
     e.g. ``data.selection={name: band, low: 0.2, high: 0.8}``)."""
+    curriculum: CurriculumConfig | None = None
+    """Train on stages of the task's generator parameters, moved through by step or by train
+    accuracy (``steps`` / ``accuracy``, configs/curriculum.py); null = the task as configured."""
 
     @field_validator("selection", mode="before")
     @classmethod

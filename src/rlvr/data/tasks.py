@@ -18,6 +18,7 @@ from rlvr.data.catalogue import SHIPPED_TASKS
 from rlvr.data.code_tasks import CODE_TASK_BUILDERS
 from rlvr.data.files import FileTask
 from rlvr.data.math_tasks import MathFileTask, ReasoningGymMathTask
+from rlvr.data.mixture import MixtureTask
 from rlvr.data.reasoning_gym import ReasoningGymTask
 from rlvr.data.split import answer_key
 from rlvr.data.sql_tasks import SqlTask
@@ -43,6 +44,7 @@ TASK_BUILDERS: dict[str, Any] = {
     "math_file": MathFileTask,
     "reasoning_gym_math": ReasoningGymMathTask,
     "sql": SqlTask,
+    "mixture": lambda cfg: MixtureTask(cfg, [build_task(entry.task) for entry in cfg.tasks]),
 }
 
 

@@ -99,6 +99,13 @@ def _evaluate(engine: Engine, task: Any, rows: Sequence[TaskRow], settings: Eval
     if bar is not None:
         bar.close()
     result.summary = summarize(result.prompts, settings.ks, seed=settings.seed)
+    task_of = getattr(task, "task_of", None)  # a mixture (data/mixture.py): also one per task
+    if callable(task_of):
+        by_task: dict[str, list[PromptRecord]] = {}
+        for record in result.prompts:
+            by_task.setdefault(task_of(record.row_id), []).append(record)
+        result.summary["tasks"] = {label: summarize(records, settings.ks, seed=settings.seed)
+                                   for label, records in by_task.items()}
     result.status = "complete"
     if out_path is not None:
         save_result(result, out_path)

@@ -9,7 +9,7 @@ exactly what the uninterrupted one selected.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Protocol
 
 from rlvr.trainer.selection import History, base_stats, build_policy, update_ema
 from rlvr.types import Group, TaskRow, is_correct
@@ -21,6 +21,43 @@ def pass_rate(group: Group) -> float | None:
     if not scored:
         return None
     return sum(is_correct(s.reward) for s in scored) / len(scored)
+
+
+def step_stats(groups: list[Group]) -> dict[str, float]:
+    """Mean score and share correct (``is_correct``, as ``pass_rate`` judges) over the groups'
+    scored samples; 0 when none was scored."""
+    scores = [s.reward for g in groups for s in g.samples
+              if s.reward is not None and s.reward.score is not None]
+    if not scores:
+        return {"reward_mean": 0.0, "accuracy": 0.0}
+    return {"reward_mean": sum(r.score for r in scores) / len(scores),
+            "accuracy": sum(is_correct(r) for r in scores) / len(scores)}
+
+
+class Sampler(Protocol):
+    """What the loop and the checkpoint need of the train prompt order."""
+
+    def next(self, count: int) -> list[TaskRow]: ...
+
+    def observe(self, groups: list[Group], step: int) -> dict[str, float]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def load_state(self, state: dict[str, Any]) -> None: ...
+
+
+def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int) -> Sampler:
+    """The run's prompt sampler: one per mixture task (trainer/mixture.py), one per curriculum
+    stage (trainer/curriculum.py), else one over the task's train rows."""
+    if task_cfg.kind == "mixture":
+        from rlvr.trainer.mixture import MixtureSampler
+
+        return MixtureSampler(task_cfg, task.train_rows_by_task(), seed, data.selection)
+    if data.curriculum is not None:
+        from rlvr.trainer.curriculum import build_curriculum
+
+        return build_curriculum(data.curriculum, task_cfg, seed, data.selection)
+    return PromptSampler(task.train_rows(), seed, data.selection)
 
 
 class PromptSampler:

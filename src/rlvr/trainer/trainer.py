@@ -20,7 +20,7 @@ from rlvr.rollout.sync import TrainerWeights
 from rlvr.trainer.determinism import seed_everything, set_deterministic
 from rlvr.trainer.metrics import MetricsLogger
 from rlvr.trainer.parallel import Dist
-from rlvr.trainer.prompts import PromptSampler
+from rlvr.trainer.prompts import Sampler, build_sampler
 from rlvr.trainer.reference import AdapterOffReference, ReferencePolicy, build_reference
 from rlvr.trainer.teacher import Teacher, build_teacher
 from rlvr.trainer.trackers import build_trackers, require_trackers
@@ -47,7 +47,9 @@ class Trainer:
     algo: Algorithm
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    prompts: PromptSampler
+    prompts: Sampler
+    """Train prompt order (trainer/prompts.py ``build_sampler``: one sampler, or one per
+    curriculum stage or mixture task)."""
     logger: MetricsLogger
     generator: torch.Generator
     rewards: RewardPipeline | None = None
@@ -109,7 +111,7 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
                                                    cfg.model_dump(mode="json"), resume)
                            ) if dist.main else NullLogger()
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, PromptSampler(task.train_rows(), cfg.seed, cfg.data.selection),
+                   scheduler, build_sampler(task, cfg.data, cfg.task, cfg.seed),
                    logger, torch.Generator().manual_seed(cfg.seed), rewards,
                    reference=reference, weights=TrainerWeights(policy), dist=dist,
                    teacher=teacher)
