@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import math
+import time
 
 import pytest
 
@@ -26,6 +27,7 @@ needs_openenv = pytest.mark.skipif(not HAS_OPENENV, reason="openenv-core not ins
                                    "install 'rlvr[openenv]'")
 ROW = TaskRow("row-7", "Guess my number (1-9).", "7")
 CANCELLED: list[str] = []
+CLOSED: list[str] = []
 
 
 def hint(reply: str, answer: str) -> str:
@@ -79,6 +81,11 @@ if HAS_VF:
             async with agents.player.interaction(task) as it:
                 await it.turn()
             it.trace.record_reward("score", float("nan"))
+
+    class QuietEnv(vf.Env):
+        async def run(self, task, agents):
+            async with agents.player.interaction(task) as it:
+                await it.turn()
 
     class TwoAgentEnv(vf.Env):
         async def run(self, task, agents):
@@ -143,6 +150,14 @@ def test_verifiers_raising_reward_is_an_infra_error_and_nan_is_unscorable():
 
 
 @needs_vf
+def test_verifiers_without_any_reward_leaves_scoring_to_the_task_verifier():
+    env = vf_env("QuietEnv")
+    env.reset(ROW)
+    out = env.step("7")
+    assert out.done and out.reward is None
+
+
+@needs_vf
 def test_verifiers_second_agent_is_refused_as_an_infra_error():
     env = vf_env("TwoAgentEnv")
     env.reset(ROW)
@@ -160,8 +175,7 @@ def test_verifiers_episode_cut_by_the_driver_is_cancelled_when_dropped():
     for _ in range(100):
         if "cut-1" in CANCELLED:
             break
-        import time
-        time.sleep(0.02)
+        time.sleep(0.02)  # the cancellation lands on the background loop's thread
     assert "cut-1" in CANCELLED
 
 
@@ -171,6 +185,8 @@ def test_verifiers_bad_targets_and_rows_name_the_problem():
         vf_env("hint")
     with pytest.raises(ValueError, match="has no attribute 'Nope'"):
         vf_env("Nope")
+    with pytest.raises(ValueError, match="env.load_kwargs for GuessTask"):
+        vf_env("GuessTask", load_kwargs={"no_such_option": 1})
     env = vf_env("GuessTask")
     with pytest.raises(ValueError, match="row 'r0' as GuessData"):
         env.reset(TaskRow("r0", "Guess.", None))  # answer: str, the row has no reference
@@ -222,6 +238,9 @@ if HAS_OPENENV:
         def state(self):
             return self._state
 
+        def close(self):
+            CLOSED.append(self._state.episode_id)
+
     class NanOpenEnv(GuessOpenEnv):
         def step(self, action, timeout_s=None, **kwargs):
             return GuessObservation(message="?", done=True, reward=float("nan"))
@@ -251,6 +270,9 @@ def test_openenv_maps_reset_step_and_sums_step_rewards():
     last = env.step('{"guess": "5"}')
     assert last.done and last.reward.outcome == "scored"
     assert last.reward.score == 0.75 and last.reward.components == {"openenv_reward": 0.75}
+    del env
+    gc.collect()
+    assert "row-7" in CLOSED  # the driver dropped the episode: the environment is closed
 
 
 @needs_openenv

@@ -4,13 +4,15 @@
 with ``env.load_kwargs``). ``reset(row)`` resets it (``episode_id`` = the row id) and shows the
 task's prompt followed by the observation; each model turn becomes one action, its
 observation the next environment turn. Per-step rewards are summed; ``done`` ends the
-episode with that total. The driver's turn/token limits still apply.
+episode with that total. The driver's turn/token limits still apply; the environment's
+``close()`` runs when the driver drops the episode.
 """
 
 from __future__ import annotations
 
 import json
 import typing
+import weakref
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -37,6 +39,7 @@ class OpenEnvEnv:
             raise ValueError(f"env.load={ctx.cfg.load!r} gave {type(self.env).__name__}, not an "
                              "openenv.core.Environment")
         self.action_cls = action_class(type(self.env), core.Action)
+        weakref.finalize(self, self.env.close)  # however the episode ended (done or a limit)
         self.total, self.rewarded = 0.0, False
 
     def reset(self, row: TaskRow) -> list[dict]:

@@ -1,13 +1,12 @@
-"""Imported only once ``verifiers`` is known to be installed (verifiers_env.py).
-
-The in-process stand-ins that let a verifiers (0.4, ``verifiers.v1``) episode run against
+"""The in-process stand-ins that let a verifiers (0.4, ``verifiers.v1``) episode run against
 rlvr's driver: verifiers drives its episode (``Env.run`` awaits ``interaction.turn``), rlvr
 drives its own (``step(text)``), so the episode runs as a task on one background event loop
 and each ``turn`` hands its user message out and waits for the model's text.
 
 Only what ``Env.run`` and ``Task.score`` use is provided: ``agents.<name>.interaction(task)``,
 ``interaction.turn(message)`` returning a real ``Segment`` and a real ``Trace`` (messages as
-graph nodes, ``record_reward``, ``info``, ``stop``)."""
+graph nodes, ``record_reward``, ``info``, ``stop``). Imported only once ``verifiers`` is known
+to be installed (verifiers_env.py)."""
 
 from __future__ import annotations
 
