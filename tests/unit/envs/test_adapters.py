@@ -87,6 +87,25 @@ if HAS_VF:
             async with agents.player.interaction(task) as it:
                 await it.turn()
 
+    class QuestionData(vf.TaskData):
+        question: str
+        """The rlvr row's prompt."""
+        answer: str
+        """The rlvr row's reference."""
+
+    class QuestionTask(vf.Task[QuestionData, vf.State, vf.TaskConfig]):
+        pass
+
+    class OpeningEnv(vf.Env):
+        """Opens with a message of its own, as envs written for prompt-less tasks do."""
+
+        TASK = QuestionTask
+
+        async def run(self, task, agents):
+            async with agents.player.interaction(task) as it:
+                segment = await it.turn(f"Board for: {task.data.question}")
+            it.trace.record_reward("right", float(segment.last_reply == task.data.answer))
+
     class TwoAgentEnv(vf.Env):
         async def run(self, task, agents):
             async with agents.solver.interaction(task) as it:
@@ -147,6 +166,15 @@ def test_verifiers_raising_reward_is_an_infra_error_and_nan_is_unscorable():
     nan = vf_env("NanEnv")
     nan.reset(ROW)
     assert nan.step("7").reward.outcome == "unscorable"
+
+
+@needs_vf
+def test_verifiers_env_opening_with_its_own_message_follows_the_prompt():
+    env = vf_env("OpeningEnv")
+    assert env.reset(ROW)[1:] == [{"role": "user", "content": "Guess my number (1-9)."},
+                                  {"role": "user", "content": "Board for: Guess my number (1-9)."}]
+    out = env.step("7")
+    assert out.done and out.reward.score == 1.0 and out.reward.components == {"right": 1.0}
 
 
 @needs_vf

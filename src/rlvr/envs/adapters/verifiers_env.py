@@ -8,8 +8,9 @@
   is loaded: rlvr's task supplies the rows); a class attribute ``TASK`` (a ``vf.Task``
   subclass) adds that task's rewards, else ``vf.Task``.
 Each rlvr row becomes the task's data: ``id`` = row id, ``prompt`` = the task prompt, plus the
-data class's own fields from ``answer`` / ``reference`` (the row's reference) and the row's
-metadata. ``env.load_kwargs`` builds the task's ``TaskConfig``. The episode is scored (the
+data class's own fields from ``question`` (the row's prompt), ``answer`` / ``reference`` (its
+reference) and its metadata. A ``run`` that opens with ``turn(message)`` (written for a
+prompt-less task) shows the prompt, then its message. ``env.load_kwargs`` builds the task's ``TaskConfig``. The episode is scored (the
 rewards' weighted sum; each reward a component) when it ends; an error in ``run`` or a reward
 function is an infra error, a reward left unscored makes it unscorable.
 """
@@ -38,12 +39,13 @@ class VerifiersEnv:
         self.vf = require("verifiers.v1", "verifiers")
         target = load_target(str(ctx.cfg.load))
         self.runner: Any = None
+        what = f"env.load={ctx.cfg.load!r}"
         if isinstance(target, type) and issubclass(target, self.vf.Env):
             self.runner = object.__new__(target)  # run() only; no taskset/harness loading
-            target = getattr(target, "TASK", self.vf.Task)
+            target, what = getattr(target, "TASK", self.vf.Task), f"{target.__name__}.TASK"
         if not (isinstance(target, type) and issubclass(target, self.vf.Task)):
-            raise ValueError(f"env.load={ctx.cfg.load!r}: expected a verifiers.v1 Task or Env "
-                             f"subclass, got {target!r}")
+            raise ValueError(f"{what}: expected a verifiers.v1 Task or Env subclass, got "
+                             f"{target!r}")
         try:
             self.task_config = target.config_type()(**ctx.cfg.load_kwargs)
         except ValidationError as e:
@@ -82,7 +84,8 @@ class VerifiersEnv:
         messages = build_messages(row, self.ctx.system_prompt, self.ctx.instruction)
         data_cls = self.task_cls.data_type()
         own = set(data_cls.model_fields) - set(self.vf.TaskData.model_fields)
-        given = {"answer": row.reference, "reference": row.reference, **row.metadata}
+        given = {"question": row.prompt, "answer": row.reference, "reference": row.reference,
+                 **row.metadata}
         fields = {k: v for k, v in given.items() if k in own}
         system = messages[0]["content"] if messages[0]["role"] == "system" else None
         try:

@@ -59,12 +59,13 @@ class Interaction:
         self.started = False
 
     async def turn(self, message: Any = None) -> Any:
-        if message is None and (self.started or not self.prompt):
-            raise ValueError("bare turn(): only a task with a prompt opens with one")
-        if message is not None and not self.started and self.prompt:
-            raise ValueError("the task's prompt opens this exchange: take its first reply "
-                             "with a bare turn()")
-        shown = self.prompt if message is None else _as_dicts(message)
+        """The model's reply to ``message``. rlvr rows always have a prompt: the first turn
+        shows it, followed by ``message`` when the env opens with one of its own."""
+        if message is None and self.started:
+            raise ValueError("bare turn(): only the first turn of a prompted task is bare")
+        shown = [] if message is None else _as_dicts(message)
+        if not self.started:
+            shown = self.prompt + shown
         self.started = True
         for m in shown:
             self._add(parse_message(m), sampled=False)
