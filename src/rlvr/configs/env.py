@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,6 +11,8 @@ from rlvr.configs.sandbox import SandboxConfig
 
 TOOL_NAMES = ("calculator", "python")
 """Built-in tools (rlvr/envs/tools.py)."""
+ADAPTERS = ("verifiers", "openenv")
+"""Environments that wrap a user's foreign environment named by ``env.load``."""
 
 
 class EnvConfig(Node):
@@ -19,7 +21,8 @@ class EnvConfig(Node):
 
     name: str = "single_turn"
     """Registered environment: 'single_turn' (today's tasks), 'tools' (tool calls),
-    'try_again' (the verifier's verdict is fed back and the model retries)."""
+    'try_again' (the verifier's verdict is fed back and the model retries), 'verifiers' /
+    'openenv' (an environment written for those libraries, named by ``load``)."""
     max_turns: int = Field(2, ge=1)
     """Model turns per episode at most; the episode ends (its last turn is scored) there."""
     max_tool_calls: int = Field(4, ge=0)
@@ -39,10 +42,27 @@ class EnvConfig(Node):
     """'try_again': the reward of a correct answer at turn k (1-based) is score * discount^(k-1)."""
     hint: bool = False
     """'try_again': add the verifier's verdict string to the feedback."""
+    load: str | None = None
+    """'verifiers' / 'openenv': the user's environment as 'module:attr' (importable from the
+    working directory or PYTHONPATH); see docs/environments.md for what attr may be."""
+    load_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """'verifiers' / 'openenv': keyword arguments for ``load`` when it names a class or
+    factory that is called once per episode."""
 
     @model_validator(mode="after")
     def _known_tools(self) -> EnvConfig:
         unknown = [t for t in self.tools if t not in TOOL_NAMES]
         if unknown:
             raise ValueError(f"env.tools: unknown tool(s) {unknown}; built-in: {list(TOOL_NAMES)}")
+        if self.name in ADAPTERS and self.load is None:
+            raise ValueError(f"env.name={self.name} needs env.load='module:attr' naming your "
+                             "environment")
+        if self.load is not None and not _is_target(self.load):
+            raise ValueError(f"env.load={self.load!r}: expected 'module:attr' (e.g. "
+                             "'my_envs:GuessEnv')")
         return self
+
+
+def _is_target(spec: str) -> bool:
+    module, sep, attr = spec.partition(":")
+    return bool(sep and module and attr)

@@ -1,0 +1,2 @@
+"""Adapters that run environments written for other libraries (verifiers, OpenEnv) in-process
+behind rlvr's text protocol (envs/base.py)."""
