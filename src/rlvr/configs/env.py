@@ -13,6 +13,8 @@ TOOL_NAMES = ("calculator", "python")
 """Built-in tools (rlvr/envs/tools.py)."""
 ADAPTERS = ("verifiers", "openenv")
 """Environments that wrap a user's foreign environment named by ``env.load``."""
+CODE_TASK_KINDS = ("humaneval", "code_file")
+"""Task kinds whose rows carry code tests (``row.metadata["code"]``): 'code_feedback' needs one."""
 
 
 class EnvConfig(Node):
@@ -21,7 +23,8 @@ class EnvConfig(Node):
 
     name: str = "single_turn"
     """Registered environment: 'single_turn' (today's tasks), 'tools' (tool calls),
-    'try_again' (the verifier's verdict is fed back and the model retries), 'verifiers' /
+    'try_again' (the verifier's verdict is fed back and the model retries), 'code_feedback'
+    (code tasks: the failing test's output is fed back and the model retries), 'verifiers' /
     'openenv' (an environment written for those libraries, named by ``load``)."""
     max_turns: int = Field(2, ge=1)
     """Model turns per episode at most; the episode ends (its last turn is scored) there."""
@@ -35,11 +38,14 @@ class EnvConfig(Node):
     tools: list[str] = Field(default_factory=lambda: ["calculator"])
     """Tools offered by the 'tools' environment (from: calculator, python)."""
     tool_output_chars: int = Field(400, ge=16)
-    """Tool output longer than this is cut to this many characters (marked '[truncated]')."""
+    """Tool output (and 'code_feedback' failure text) longer than this is cut to this many
+    characters (marked '[truncated]')."""
     sandbox: SandboxConfig = SandboxConfig()
-    """Jail limits of the 'python' tool (one fresh jail per call)."""
+    """Jail limits of the 'python' tool (one fresh jail per call) and of 'code_feedback''s
+    re-runs that describe a failing attempt."""
     discount: float = Field(0.8, gt=0, le=1)
-    """'try_again': the reward of a correct answer at turn k (1-based) is score * discount^(k-1)."""
+    """'try_again' / 'code_feedback': the reward of a correct answer at turn k (1-based) is
+    score * discount^(k-1)."""
     hint: bool = False
     """'try_again': add the verifier's verdict string to the feedback."""
     load: str | None = None
@@ -66,3 +72,10 @@ class EnvConfig(Node):
 def _is_target(spec: str) -> bool:
     module, sep, attr = spec.partition(":")
     return bool(sep and module and attr)
+
+
+def check_env_fits(env: EnvConfig | None, task_kind: str) -> None:
+    """'code_feedback' describes failing code tests: refuse a task without them."""
+    if env is not None and env.name == "code_feedback" and task_kind not in CODE_TASK_KINDS:
+        raise ValueError(f"env.name=code_feedback needs a code task (task.kind in "
+                         f"{', '.join(CODE_TASK_KINDS)}), got task.kind={task_kind}")

@@ -13,7 +13,7 @@ from rlvr.configs.base import Node
 from rlvr.configs.engine import EngineConfig, HFEngineConfig, WeightSyncConfig
 from rlvr.configs.checkpoint import CheckpointConfig, ReliabilityConfig
 from rlvr.configs.code_task import CodeFileTaskConfig, HumanEvalTaskConfig
-from rlvr.configs.env import EnvConfig
+from rlvr.configs.env import EnvConfig, check_env_fits
 from rlvr.configs.eval import PeriodicEvalConfig
 from rlvr.configs.hints import check_help_fits
 from rlvr.configs.mixture import MixtureTaskConfig
@@ -273,6 +273,7 @@ class RunConfig(Node):
         self._temperatures_supported()
         check_help_fits(self)  # algorithm.hints / expert_traces: single-turn only
         self._curriculum_fits()
+        check_env_fits(self.env, self.task.kind)  # env.name=code_feedback: code tasks only
         return self
 
     def _curriculum_fits(self) -> None:

@@ -11,6 +11,7 @@ ENVS: dict[str, Any] = {
     "single_turn": "rlvr.envs.builtin:SingleTurnEnv",
     "tools": "rlvr.envs.builtin:ToolEnv",
     "try_again": "rlvr.envs.feedback:TryAgainEnv",
+    "code_feedback": "rlvr.envs.code_feedback:CodeFeedbackEnv",
     "verifiers": "rlvr.envs.adapters.verifiers_env:VerifiersEnv",
     "openenv": "rlvr.envs.adapters.openenv_env:OpenEnvEnv",
 }

@@ -1,0 +1,66 @@
+"""``code_feedback``: a wrong code attempt gets the failing test back, and the model retries.
+
+The task's verifier scores every attempt. A wrong one (with turns left) is re-run by
+``rlvr.rewards.code_explain`` under ``env.sandbox`` limits to describe its first failing test:
+which call or ``assert`` failed, the exception type and message, or the TIMEOUT / MEMORY
+verdict, cut to ``env.tool_output_chars``. A correct attempt at turn k earns
+score * discount^(k-1) with ``task`` kept at the raw correctness (as ``try_again``).
+Unscorable and infra-error verdicts, and a feedback run the sandbox could not do, end the
+episode with that outcome (never a silent 0).
+"""
+
+from __future__ import annotations
+
+from rlvr.configs.code_task import CodeRewardConfig
+from rlvr.configs.env import CODE_TASK_KINDS
+from rlvr.data.templates import build_messages
+from rlvr.envs.base import StepResult
+from rlvr.envs.builtin import EnvContext
+from rlvr.envs.feedback import discounted
+from rlvr.envs.tools import truncate
+from rlvr.sandbox import SandboxUnavailable
+from rlvr.types import RewardResult, TaskRow, is_correct
+
+class CodeFeedbackEnv:
+    def __init__(self, ctx: EnvContext) -> None:
+        if ctx.verify is None:
+            raise ValueError("env.name=code_feedback needs the task's verifier, but the reward "
+                             "has none (reward.terms without a verifier term)")
+        self.ctx, self.turn, self.row = ctx, 0, None
+        self._verifier = None
+
+    def reset(self, row: TaskRow) -> list[dict]:
+        if not isinstance(row.metadata.get("code"), dict):
+            raise ValueError(f"env.name=code_feedback needs a code task (task.kind in "
+                             f"{', '.join(CODE_TASK_KINDS)}); row {row.row_id!r} has no code tests")
+        self.row, self.turn = row, 0
+        return build_messages(row, self.ctx.system_prompt, self.ctx.instruction)
+
+    def step(self, text: str) -> StepResult:
+        self.turn += 1
+        result = self.ctx.verify(text, self.row)
+        if result.outcome != "scored":
+            return StepResult(done=True, reward=result)
+        if is_correct(result) or self.turn >= self.ctx.cfg.max_turns:
+            return StepResult(done=True, reward=discounted(result, self.ctx.cfg.discount,
+                                                           self.turn))
+        from rlvr.rewards.code_explain import explain  # the sandbox only once feedback is due
+
+        try:
+            failure = explain(self.verifier, text, self.row)
+        except SandboxUnavailable as err:  # env.sandbox asks for what this machine lacks
+            return StepResult(done=True, reward=RewardResult.infra_error(str(err)))
+        if failure.infra_error is not None:
+            return StepResult(done=True, reward=RewardResult.infra_error(failure.infra_error))
+        detail = truncate(failure.text, self.ctx.cfg.tool_output_chars)
+        return StepResult(f"Your code failed the tests.\n{detail}\nFix the code and reply with "
+                          "the complete corrected function.", info={"verdict": result.verdict})
+
+    @property
+    def verifier(self):
+        """The feedback runs' verifier (built on first use: it probes the sandbox)."""
+        if self._verifier is None:
+            from rlvr.rewards.code import CodeVerifier
+
+            self._verifier = CodeVerifier(CodeRewardConfig(sandbox=self.ctx.cfg.sandbox))
+        return self._verifier
