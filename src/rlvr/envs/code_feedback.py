@@ -47,7 +47,7 @@ class CodeFeedbackEnv:
         from rlvr.rewards.code_explain import explain  # the sandbox only once feedback is due
 
         try:
-            failure = explain(self.verifier, text, self.row)
+            failure = explain(self.verifier, text, self.row, result.verdict)
         except SandboxUnavailable as err:  # env.sandbox asks for what this machine lacks
             return StepResult(done=True, reward=RewardResult.infra_error(str(err)))
         if failure.infra_error is not None:

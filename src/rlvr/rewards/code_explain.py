@@ -17,7 +17,7 @@ from rlvr.rewards.code import CodeVerifier, extract_code, with_prompt_imports
 from rlvr.sandbox import RunOutcome, StdioCase, Verdict
 from rlvr.types import TaskRow
 
-_FRAME = re.compile(r'File "solution\.py", line (\d+)')
+_FRAME = re.compile(r'File "(?:[^"]*/)?solution\.py", line (\d+)')
 WORDS = {
     Verdict.TIMEOUT: "timed out (TIMEOUT: it ran past the time limit; look for an endless loop "
                      "or a too slow algorithm)",
@@ -39,8 +39,10 @@ class Failure:
 _INFRA = Failure("", "sandbox infrastructure error in a code_feedback run")
 
 
-def explain(verifier: CodeVerifier, completion: str, row: TaskRow) -> Failure:
-    """The first failing test of ``completion`` on the code row ``row``, described."""
+def explain(verifier: CodeVerifier, completion: str, row: TaskRow, verdict: str = "") -> Failure:
+    """The first failing test of ``completion`` on the code row ``row``, described. ``verdict``
+    is the scoring run's verdict: a test program has one for all its tests, so it is not
+    re-run to learn it again (a TIMEOUT would cost a second time limit)."""
     spec = row.metadata["code"]
     code = extract_code(completion, spec.get("entry_point"))
     if code is None:
@@ -48,12 +50,15 @@ def explain(verifier: CodeVerifier, completion: str, row: TaskRow) -> Failure:
     if spec["kind"] == "stdio":
         return _explain_stdio(verifier, code, spec)
     code = with_prompt_imports(code, row.prompt)
+    known = next((v for v in Verdict if v.value == verdict), None)
+    if spec["kind"] == "program" and known is not None:
+        return _explain_program(verifier, code, spec, known)
     outcome = verifier.run(code, spec)
     if outcome.verdict is Verdict.INFRA_ERROR:
         return _INFRA
     if spec["kind"] == "call":
         return _explain_calls(verifier, code, spec, outcome)
-    return _explain_program(verifier, code, spec, outcome)
+    return _explain_program(verifier, code, spec, outcome.verdict)
 
 
 def _explain_calls(verifier: CodeVerifier, code: str, spec: dict, outcome: RunOutcome
@@ -80,9 +85,8 @@ def _explain_calls(verifier: CodeVerifier, code: str, spec: dict, outcome: RunOu
                    f"{got[-1] if got else 'nothing'}.")
 
 
-def _explain_program(verifier: CodeVerifier, code: str, spec: dict, outcome: RunOutcome
+def _explain_program(verifier: CodeVerifier, code: str, spec: dict, verdict: Verdict
                      ) -> Failure:
-    verdict = outcome.verdict
     if verdict in WORDS:
         return Failure(f"The tests {WORDS[verdict]}.")
     head = f"{spec.get('prelude', '')}\n{code}\n\n"
