@@ -11,6 +11,8 @@ episode with that outcome (never a silent 0).
 
 from __future__ import annotations
 
+import threading
+
 from rlvr.configs.code_task import CodeRewardConfig
 from rlvr.configs.env import CODE_TASK_KINDS
 from rlvr.data.templates import build_messages
@@ -21,13 +23,15 @@ from rlvr.envs.tools import truncate
 from rlvr.sandbox import SandboxUnavailable
 from rlvr.types import RewardResult, TaskRow, is_correct
 
+_VERIFIERS: dict[str, object] = {}
+_LOCK = threading.Lock()
+
 class CodeFeedbackEnv:
     def __init__(self, ctx: EnvContext) -> None:
         if ctx.verify is None:
             raise ValueError("env.name=code_feedback needs the task's verifier, but the reward "
                              "has none (reward.terms without a verifier term)")
         self.ctx, self.turn, self.row = ctx, 0, None
-        self._verifier = None
 
     def reset(self, row: TaskRow) -> list[dict]:
         if not isinstance(row.metadata.get("code"), dict):
@@ -54,13 +58,16 @@ class CodeFeedbackEnv:
             return StepResult(done=True, reward=RewardResult.infra_error(failure.infra_error))
         detail = truncate(failure.text, self.ctx.cfg.tool_output_chars)
         return StepResult(f"Your code failed the tests.\n{detail}\nFix the code and reply with "
-                          "the complete corrected function.", info={"verdict": result.verdict})
+                          "the complete corrected function.")
 
     @property
     def verifier(self):
-        """The feedback runs' verifier (built on first use: it probes the sandbox)."""
-        if self._verifier is None:
-            from rlvr.rewards.code import CodeVerifier
+        """The feedback runs' verifier, one per ``env.sandbox`` in this process, so every
+        episode's runs share its ``slots`` bound (built on first use: it probes the sandbox)."""
+        key = self.ctx.cfg.sandbox.model_dump_json()
+        with _LOCK:
+            if key not in _VERIFIERS:
+                from rlvr.rewards.code import CodeVerifier
 
-            self._verifier = CodeVerifier(CodeRewardConfig(sandbox=self.ctx.cfg.sandbox))
-        return self._verifier
+                _VERIFIERS[key] = CodeVerifier(CodeRewardConfig(sandbox=self.ctx.cfg.sandbox))
+            return _VERIFIERS[key]
