@@ -41,8 +41,8 @@ class EnvConfig(Node):
     """Tool output (and 'code_feedback' failure text) longer than this is cut to this many
     characters (marked '[truncated]')."""
     sandbox: SandboxConfig = SandboxConfig()
-    """Jail limits of the 'python' tool (one fresh jail per call) and of 'code_feedback''s
-    re-runs that describe a failing attempt."""
+    """Jail limits of the 'python' tool (one fresh jail per call) and of the re-runs with
+    which 'code_feedback' describes a failing attempt."""
     discount: float = Field(0.8, gt=0, le=1)
     """'try_again' / 'code_feedback': the reward of a correct answer at turn k (1-based) is
     score * discount^(k-1)."""
