@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # install the torch you want into the venv first (or set TORCH_SPEC) so pip does not replace it.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup quickstart test test-slow system-deps clean
+.PHONY: setup quickstart test test-slow test-envs system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: setup system-deps
 
 test-slow: setup system-deps
 	$(BIN)/pytest -m "slow" -q
+
+# The environment adapters' tests with their libraries installed (opt-in extras: each pulls
+# ~30-40 packages; without them those tests skip with the reason).
+test-envs: setup
+	$(BIN)/pip install -q -e '.[verifiers,openenv]' "$(TORCH_SPEC)"
+	$(BIN)/pytest -q tests/unit/envs/test_adapters.py tests/integration/test_env_adapters_train.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
