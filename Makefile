@@ -37,7 +37,7 @@ system-deps:
 	fi
 
 test: setup system-deps
-	$(BIN)/pytest -m "not slow and not gpu" -q
+	$(BIN)/pytest -m "not slow and not gpu" -q --durations=25
 
 test-slow: setup system-deps
 	$(BIN)/pytest -m "slow" -q
