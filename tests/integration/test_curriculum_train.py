@@ -109,6 +109,7 @@ def test_two_task_mixture_three_steps(tmp_path, tiny_model_dir, task_file):
         assert summary["tasks"]["chain"]["num_prompts"] == 2 and summary["num_prompts"] == 4
 
 
+@pytest.mark.slow  # ~60-90 s on 2 cores; the curriculum's kill/resume test runs by default
 def test_kill_and_resume_continue_the_same_mixture_draws(tmp_path, tiny_model_dir, task_file):
     mixture = [("task={kind: mixture, tasks: ["
                 f"{{task: {{kind: file, path: '{task_file}', eval_size: 2}}, weight: 0.5, "

@@ -58,7 +58,9 @@ def runs(tmp_path_factory, tiny_model_dir) -> dict[str, Path]:
 @pytest.mark.parametrize("agg", AGGREGATIONS)
 def test_two_ranks_equal_one_process(runs, tiny_model_dir, mode, agg):
     one, two = _weights(runs[agg]), _weights(runs[f"{mode}-{agg}"])
-    assert _max_diff(one, two) < 1e-5
+    # fp32 reduction order after 3 AdamW steps: seen up to 1.2e-5 (seq_mean_token_sum, the
+    # largest loss scale) under the per-sample sampling streams
+    assert _max_diff(one, two) < 2e-5
     initial = load_file(str(tiny_model_dir / "model.safetensors"))
     moved = max(float((one[k] - initial[k]).abs().max()) for k in one if k in initial)
     assert moved > 1e-3  # the weights did move: the equality above is not vacuous
