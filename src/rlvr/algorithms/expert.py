@@ -58,16 +58,19 @@ def unit_weight(weight_NT: torch.Tensor, expert_N: torch.Tensor | None) -> torch
 
 
 def expert_counts(groups: list[Group]) -> list[float]:
-    """[expert samples, samples, summed expert rewards, scored expert samples] of a batch."""
+    """[expert samples, samples, summed expert rewards, scored expert samples, groups without a
+    reference] of a batch."""
     samples = [s for g in groups for s in g.samples]
     scored = [s.reward.score for s in samples
               if s.expert and s.reward is not None and s.reward.score is not None]
     return [float(sum(s.expert for s in samples)), float(len(samples)), float(sum(scored)),
-            float(len(scored))]
+            float(len(scored)), float(sum(not g.row.reference.strip() for g in groups))]
 
 
 def expert_metrics(counts: list[float]) -> dict[str, float]:
-    """``expert/share`` (of the batch's samples) and ``expert/reward_mean`` (scored traces)."""
-    experts, total, reward_sum, scored = counts
+    """``expert/share`` (of the batch's samples), ``expert/reward_mean`` (scored traces) and
+    ``expert/no_reference`` (groups whose row has no reference: no trace, counted)."""
+    experts, total, reward_sum, scored, no_reference = counts
     return {"expert/share": experts / max(total, 1.0),
-            "expert/reward_mean": reward_sum / scored if scored else 0.0}
+            "expert/reward_mean": reward_sum / scored if scored else 0.0,
+            "expert/no_reference": no_reference}

@@ -11,6 +11,7 @@ from rlvr.algorithms.expert import expert_counts, expert_metrics, expert_sample
 from rlvr.algorithms.hints import (all_fail, hint_counts, hint_metrics, hinted_row, tiers,
                                    under_plain_prompt)
 from rlvr.configs.hints import HintsConfig
+from rlvr.algorithms.sft import has_reference
 from rlvr.types import Group, TaskRow
 
 Generate = Callable[[list[TaskRow], int], list[Group]]  # (hinted rows, tier) -> groups
@@ -48,11 +49,15 @@ def hint_groups(groups: list[Group], cfg: HintsConfig, generate: Generate, score
 def with_expert_traces(groups: list[Group], make_trace: Callable[[Group], Any], per_group: int,
                        score: Score) -> list[Group]:
     """Each group with ``per_group`` expert traces appended (scored as a group of their own, so
-    group reward terms see only the traces); the policy's samples are untouched."""
-    traces = [Group(row=g.row, samples=[make_trace(g) for _ in range(per_group)]) for g in groups]
+    group reward terms see only the traces); the policy's samples are untouched. A row with a
+    blank reference gets no trace (counted by ``expert_counts`` as ``expert/no_reference``)."""
+    with_ref = [i for i, g in enumerate(groups) if has_reference(g.row)]
+    traces = {i: Group(row=groups[i].row, samples=[make_trace(groups[i]) for _ in range(per_group)])
+              for i in with_ref}
     if traces:
-        score(traces)
-    return [Group(row=g.row, samples=g.samples + e.samples) for g, e in zip(groups, traces)]
+        score(list(traces.values()))
+    return [Group(row=g.row, samples=g.samples + (traces[i].samples if i in traces else []))
+            for i, g in enumerate(groups)]
 
 
 def hint_seed(seed: int, step: int, level: int, row_id: str) -> int:

@@ -13,16 +13,19 @@ import torch
 
 from rlvr.algorithms.sft import has_reference
 from rlvr.trainer.demos import Demonstrations, sft_backward
+from rlvr.trainer.parallel import Dist
 from rlvr.types import Group
 
 
 def sft_mix_term(t, groups: list[Group]) -> Callable[[int], dict[str, float]] | None:
     """The per-minibatch backward of the SFT term for ``update`` (None when sft_mix is off):
-    called with the minibatch's index, it returns ``update/sft_loss``."""
+    called with the minibatch's index, it returns ``update/sft_loss`` and
+    ``sft_mix/no_reference`` (prompts of the step without a reference: counted, left out)."""
     mix = t.cfg.algorithm.sft_mix
     if mix is None:
         return None
     rows = [g.row for g in groups if has_reference(g.row)]
+    missing = (t.dist or Dist()).sum_floats([float(len(groups) - len(rows))])[0]
     demos = Demonstrations.of(t.policy, t.cfg, t.cfg.rollout.max_new_tokens)
     demo = demos.batch(rows) if rows else None
     parts = list(torch.arange(len(rows)).chunk(t.cfg.algorithm.minibatches)) if rows else []
@@ -30,6 +33,6 @@ def sft_mix_term(t, groups: list[Group]) -> Callable[[int], dict[str, float]] | 
     def backward(minibatch: int) -> dict[str, float]:
         part = demo.select(parts[minibatch]) if minibatch < len(parts) else None
         loss, _ = sft_backward(t.policy, part, mix.coef, t.cfg.optim.micro_batch_size, t.dist)
-        return {"update/sft_loss": loss}
+        return {"update/sft_loss": loss, "sft_mix/no_reference": missing}
 
     return backward

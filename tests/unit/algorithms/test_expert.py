@@ -71,7 +71,27 @@ def test_expert_joins_the_group_statistics_by_hand():
     assert batch.advantages_N.tolist() == pytest.approx(expected, abs=1e-6)
     assert batch.expert_N.tolist() == [False, False, False, True]
     counts = expert_counts([out])
-    assert expert_metrics(counts) == {"expert/share": 0.25, "expert/reward_mean": 1.0}
+    assert expert_metrics(counts) == {"expert/share": 0.25, "expert/reward_mean": 1.0,
+                                      "expert/no_reference": 0.0}
+
+
+def test_a_row_without_a_reference_gets_no_trace_and_is_counted():
+    blank = Group(row=TaskRow("b", "2+2?", "  "), samples=[policy_sample(0.0) for _ in range(2)])
+    full = Group(row=ROW, samples=[policy_sample(0.0) for _ in range(2)])
+    tok, cfg, scored = tiny_tokenizer(), ExpertTracesConfig(), []
+
+    def score(groups):
+        scored.extend(g.row.row_id for g in groups)
+        for g in groups:
+            for s in g.samples:
+                s.reward = RewardResult.scored(1.0)
+
+    out = with_expert_traces([blank, full], lambda g: expert_sample(
+        g.row, g.samples[0].prompt_ids, tok, cfg, [tok.eos_token_id], 8), 1, score)
+    assert out[0].samples == blank.samples and len(out[1].samples) == 3
+    assert scored == [ROW.row_id]  # only the trace of the row with a reference was scored
+    assert expert_metrics(expert_counts(out)) == {"expert/share": 0.2, "expert/reward_mean": 1.0,
+                                                  "expert/no_reference": 1.0}
 
 
 def test_batch_without_experts_has_no_expert_rows():

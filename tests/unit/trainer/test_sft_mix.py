@@ -46,7 +46,9 @@ def test_off_is_none(calls):
 def test_demonstrations_are_split_like_the_minibatches(calls):
     term = sft_mix.sft_mix_term(trainer("{coef: 0.3}", 2), groups(["1", "", "3", "4", "5"]))
     # 4 prompts with a reference (the blank one has none): parts of 2 and 2
-    assert [term(i) for i in range(2)] == [{"update/sft_loss": 0.25}, {"update/sft_loss": 0.5}]
+    # ... and the blank one is counted, every minibatch reports the step's count
+    assert [term(i) for i in range(2)] == [{"update/sft_loss": 0.25, "sft_mix/no_reference": 1.0},
+                                           {"update/sft_loss": 0.5, "sft_mix/no_reference": 1.0}]
     assert calls == [(2, 0.3, 3), (2, 0.3, 3)]
 
 
