@@ -104,7 +104,7 @@ def run_rl(args: list[str]) -> tuple[list[dict], dict]:
 def steady(metrics: dict) -> dict:
     """A step's metrics without the wall-clock ones and the SFT term's own."""
     return {k: v for k, v in metrics.items()
-            if not k.startswith(("time/", "throughput/", "update/sft_loss"))}
+            if not k.startswith(("time/", "throughput/", "update/sft_loss", "sft_mix/"))}
 
 
 def test_sft_mix_trains_three_steps_and_coef_zero_is_plain_rl(tmp_path, tiny_model_dir):

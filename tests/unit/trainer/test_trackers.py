@@ -106,6 +106,10 @@ def test_tensorboard_resume_purges_the_replayed_steps(tmp_path):
     for step in range(3):
         group.log({"loss": float(step)}, step)
     group.close()
+    # A resumed run starts in a later second (a new process): event files are read in name
+    # order, events.out.tfevents.<seconds>.<host>.<pid>.<writer counter>, and within one second
+    # and one process the counter decides as text ('...10' before '...9').
+    time.sleep(1.1)
     resumed = build_trackers(cfg.log.trackers, tmp_path, {}, resume=True)
     resumed.resume_at(1)  # the checkpoint was at step 1: steps 1 and 2 are run again
     resumed.log({"loss": 10.0}, 1)
