@@ -15,39 +15,28 @@ import threading
 
 from rlvr.configs.code_task import CodeRewardConfig
 from rlvr.configs.env import CODE_TASK_KINDS
-from rlvr.data.templates import build_messages
 from rlvr.envs.base import StepResult
-from rlvr.envs.builtin import EnvContext
-from rlvr.envs.feedback import discounted
+from rlvr.envs.feedback import TryAgainEnv
 from rlvr.envs.tools import truncate
 from rlvr.sandbox import SandboxUnavailable
-from rlvr.types import RewardResult, TaskRow, is_correct
+from rlvr.types import RewardResult, TaskRow
 
 _VERIFIERS: dict[str, object] = {}
 _LOCK = threading.Lock()
 
-class CodeFeedbackEnv:
-    def __init__(self, ctx: EnvContext) -> None:
-        if ctx.verify is None:
-            raise ValueError("env.name=code_feedback needs the task's verifier, but the reward "
-                             "has none (reward.terms without a verifier term)")
-        self.ctx, self.turn, self.row = ctx, 0, None
+
+class CodeFeedbackEnv(TryAgainEnv):
+    """``try_again`` whose feedback is the first failing test of the attempt."""
+
+    name = "code_feedback"
 
     def reset(self, row: TaskRow) -> list[dict]:
         if not isinstance(row.metadata.get("code"), dict):
             raise ValueError(f"env.name=code_feedback needs a code task (task.kind in "
                              f"{', '.join(CODE_TASK_KINDS)}); row {row.row_id!r} has no code tests")
-        self.row, self.turn = row, 0
-        return build_messages(row, self.ctx.system_prompt, self.ctx.instruction)
+        return super().reset(row)
 
-    def step(self, text: str) -> StepResult:
-        self.turn += 1
-        result = self.ctx.verify(text, self.row)
-        if result.outcome != "scored":
-            return StepResult(done=True, reward=result)
-        if is_correct(result) or self.turn >= self.ctx.cfg.max_turns:
-            return StepResult(done=True, reward=discounted(result, self.ctx.cfg.discount,
-                                                           self.turn))
+    def feedback(self, text: str, result: RewardResult) -> StepResult:
         from rlvr.rewards.code_explain import explain  # the sandbox only once feedback is due
 
         try:

@@ -16,10 +16,12 @@ from rlvr.types import RewardResult, TaskRow, is_correct
 
 
 class TryAgainEnv:
+    name = "try_again"
+
     def __init__(self, ctx: EnvContext) -> None:
         if ctx.verify is None:
-            raise ValueError("env.name=try_again needs the task's verifier, but the reward has "
-                             "none (reward.terms without a verifier term)")
+            raise ValueError(f"env.name={self.name} needs the task's verifier, but the reward "
+                             "has none (reward.terms without a verifier term)")
         self.ctx, self.turn, self.row = ctx, 0, None
 
     def reset(self, row: TaskRow) -> list[dict]:
@@ -34,6 +36,10 @@ class TryAgainEnv:
         if is_correct(result) or self.turn >= self.ctx.cfg.max_turns:
             return StepResult(done=True, reward=discounted(result, self.ctx.cfg.discount,
                                                            self.turn))
+        return self.feedback(text, result)
+
+    def feedback(self, text: str, result: RewardResult) -> StepResult:
+        """The environment turn after a wrong, scored attempt with turns left."""
         hint = f" (verdict: {result.verdict})" if self.ctx.cfg.hint and result.verdict else ""
         return StepResult(f"That answer is not correct{hint}. Try again.")
 

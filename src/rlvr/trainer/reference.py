@@ -19,6 +19,19 @@ from rlvr.models.logprobs import completion_logprobs
 from rlvr.types import TrainBatch
 
 
+@torch.no_grad()
+def frozen_logprobs(policy: Policy, model: torch.nn.Module, batch: TrainBatch,
+                    micro_batch_size: int, temperature: float) -> torch.Tensor:
+    """logprobs_NT of ``batch``'s completion tokens under ``model`` (no gradient), in
+    micro-batches, under ``policy``'s autocast; rows with ``temperature_N`` at their own."""
+    parts = []
+    for idx in torch.arange(batch.num_sequences).split(micro_batch_size):
+        with policy.autocast():
+            logp_NT, _ = completion_logprobs(model, batch.select(idx), temperature)
+        parts.append(logp_NT.float())
+    return torch.cat(parts)
+
+
 class ReferencePolicy:
     """A frozen copy of the policy's weights at the start of training (or at the last reset)."""
 
@@ -28,16 +41,10 @@ class ReferencePolicy:
         self.reset_every = reset_every
         self.reset_optimizer = reset_optimizer
 
-    @torch.no_grad()
     def logprobs(self, batch: TrainBatch, micro_batch_size: int,
                  temperature: float) -> torch.Tensor:
         """ref logprobs_NT of the completion tokens, in micro-batches."""
-        parts = []
-        for idx in torch.arange(batch.num_sequences).split(micro_batch_size):
-            with self.policy.autocast():
-                logp_NT, _ = completion_logprobs(self.model, batch.select(idx), temperature)
-            parts.append(logp_NT.float())
-        return torch.cat(parts)
+        return frozen_logprobs(self.policy, self.model, batch, micro_batch_size, temperature)
 
     def maybe_reset(self, step: int, optimizer: torch.optim.Optimizer) -> bool:
         """At every ``reset_every``-th step (not step 0): copy the current weights into the

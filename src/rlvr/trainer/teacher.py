@@ -14,7 +14,7 @@ from rlvr.configs.run import ModelConfig
 from rlvr.models import embedded
 from rlvr.models.from_checkpoint import find_checkpoint
 from rlvr.models.loader import Policy, load_policy
-from rlvr.models.logprobs import completion_logprobs
+from rlvr.trainer.reference import frozen_logprobs
 from rlvr.types import TrainBatch
 
 
@@ -26,17 +26,11 @@ class Teacher:
         self.name = name
         self.model = policy.model.eval().requires_grad_(False)
 
-    @torch.no_grad()
     def logprobs(self, batch: TrainBatch, micro_batch_size: int,
                  temperature: float) -> torch.Tensor:
         """teacher logprobs_NT of the completion tokens, in micro-batches (a batch with
         ``temperature_N`` is scored at each row's own temperature, as the student is)."""
-        parts = []
-        for idx in torch.arange(batch.num_sequences).split(micro_batch_size):
-            with self.policy.autocast():
-                logp_NT, _ = completion_logprobs(self.model, batch.select(idx), temperature)
-            parts.append(logp_NT.float())
-        return torch.cat(parts)
+        return frozen_logprobs(self.policy, self.model, batch, micro_batch_size, temperature)
 
 
 def tokenizer_mismatch(student, teacher) -> str | None:
