@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rlvr.memory import tune_allocator
+
+    tune_allocator()  # before torch is imported (rlvr/memory.py)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -30,6 +30,11 @@ class HFEngineConfig(Node):
     """At most this many rows in one decode call: a group larger than it (e.g. 512 samples)
     decodes in chunks of samples, with the same samples as undivided under the static decoder
     (per-sample random streams); null: a group always decodes whole."""
+    weights: Literal["full", "int8"] = "full"
+    """'full': decode the trained weights as they are; 'int8': decode a W8A8 copy (int8 weights
+    per output channel, int8 activations per token, integer GEMMs; rollout/int8.py),
+    requantized at every rollout. Faster on CPUs where fp32 GEMMs are slow; the sampler's
+    logprobs are the int8 model's, so algorithm.offpolicy must stay on (docs/performance.md)."""
 
 
 class HFProcessEngineConfig(Node):

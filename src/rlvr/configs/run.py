@@ -271,10 +271,20 @@ class RunConfig(Node):
                 f"rollout.group_size={self.rollout.group_size} but the advantage "
                 f"'{self.algorithm.advantage.name}' is group-relative and needs group_size >= 2")
         self._temperatures_supported()
+        self._int8_corrected()
         check_help_fits(self)  # algorithm.hints / expert_traces: single-turn only
         self._curriculum_fits()
         check_env_fits(self.env, self.task.kind)  # env.name=code_feedback: code tasks only
         return self
+
+    def _int8_corrected(self) -> None:
+        """An int8 rollout samples from another distribution than the trained one: the
+        off-policy weight is what keeps the gradient right."""
+        if getattr(self.rollout.engine, "weights", "full") == "int8" and (
+                self.algorithm.offpolicy is None):
+            raise ValueError("rollout.engine.weights=int8 needs algorithm.offpolicy (the "
+                             "importance weight between the int8 sampler and the trained "
+                             "model); remove algorithm.offpolicy=null or use weights=full")
 
     def _curriculum_fits(self) -> None:
         """A curriculum stage replaces generator parameters: only generated tasks have them."""

@@ -17,6 +17,7 @@ from rlvr.models.loader import Policy, stop_token_ids
 from rlvr.models.lora import is_lora
 from rlvr.rollout.decode import Sampler, left_pad, row_seed, static_decode
 from rlvr.rollout.inference_copy import InferenceCopy
+from rlvr.rollout.int8 import Int8Copy
 from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.rollout.temperatures import position_temperatures, row_temperatures
@@ -29,8 +30,12 @@ class HFEngine(TokenGroupEngine):
     capabilities = frozenset({"logits", "lora"})
 
     def __init__(self, policy: Policy, system_prompt: str | None, instruction: str | None,
-                 batch_size: int, decoder: str = "auto", max_batch_rows: int | None = None) -> None:
+                 batch_size: int, decoder: str = "auto", max_batch_rows: int | None = None,
+                 weights: str = "full") -> None:
         self.policy = policy
+        self.weights = weights
+        """'full': decode the trained weights; 'int8': a W8A8 copy (rollout/int8.py)."""
+        self._int8: Int8Copy | None = None
         self.tokenizer = policy.tokenizer
         self.decoder = pick_decoder(decoder, policy.model)
         self.system_prompt = system_prompt
@@ -50,7 +55,7 @@ class HFEngine(TokenGroupEngine):
         knobs = cfg.rollout.engine
         engine = cls(policy, cfg.task.system_prompt, cfg.task.instruction,
                      max(knobs.batch_size, min_batch), decoder=knobs.decoder,
-                     max_batch_rows=knobs.max_batch_rows)
+                     max_batch_rows=knobs.max_batch_rows, weights=knobs.weights)
         engine.record_self_certainty = cfg.reward.needs_self_certainty
         return engine
 
@@ -63,16 +68,25 @@ class HFEngine(TokenGroupEngine):
 
     def decode_model(self):
         """The model rollouts run: the policy itself, or for LoRA its merged inference copy
-        (rollout/inference_copy.py; built at the first rollout)."""
-        if not is_lora(self.policy.model):
-            return self.policy.model
-        if self._inference is None:
-            self._inference = InferenceCopy(self.policy.model, self.policy.autocast_dtype)
-        return self._inference.model
+        (rollout/inference_copy.py; built at the first rollout); with ``weights='int8'`` an
+        int8 copy of that (rollout/int8.py, built at the first rollout)."""
+        model = self.policy.model
+        if is_lora(model):
+            if self._inference is None:
+                dtype = None if self.weights == "int8" else self.policy.autocast_dtype
+                self._inference = InferenceCopy(model, dtype)
+            model = self._inference.model
+        if self.weights != "int8":
+            return model
+        if self._int8 is None:
+            self._int8 = Int8Copy(model)
+        return self._int8.model
 
     def _before_generate(self) -> None:
         if self._inference is not None:  # the adapters may have changed since (a step, a resume)
             self._inference.refresh()
+        if self._int8 is not None:  # requantize from the weights trained since
+            self._int8.refresh()
 
     def _complete(self, requests: Sequence[TokenRequest]) -> list[list[TokenCompletion]]:
         """Requests with the same n and sampling parameters decode as one batch. Seeded ones
