@@ -116,3 +116,22 @@ def test_int8_weights_need_the_offpolicy_correction():
     load_config(None, ["rollout.engine.weights=int8"])
     with pytest.raises(ConfigError, match="needs algorithm.offpolicy"):
         load_config(None, ["rollout.engine.weights=int8", "algorithm.offpolicy=null"])
+
+
+def test_a_lora_policy_is_quantized_from_its_merged_copy(tiny_model_dir):
+    pytest.importorskip("peft")
+    from rlvr.rollout.hf import HFEngine
+    from rlvr.rollout.inference_copy import InferenceCopy
+    from test_inference_copy import _perturb_adapters, logits, lora_policy
+
+    policy = lora_policy(tiny_model_dir)
+    engine = HFEngine(policy, None, None, batch_size=4, weights="int8")
+    decoded = engine.decode_model()
+    assert isinstance(decoded.lm_head, Int8Linear)
+    assert (logits(decoded) - logits(policy.model)).abs().max() < 0.25  # int8 of the merged
+    _perturb_adapters(policy.model, seed=1)  # an optimizer step on the adapters
+    stale = logits(decoded)
+    engine._before_generate()  # what every generate call does first
+    fresh = Int8Copy(InferenceCopy(policy.model, None).model).model
+    assert (logits(decoded) - stale).abs().max() > 1e-3
+    torch.testing.assert_close(logits(decoded), logits(fresh))
