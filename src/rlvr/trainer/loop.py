@@ -25,6 +25,7 @@ from rlvr.rollout.temperatures import rollout_params
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
+from rlvr.trainer.curriculum import step_budget
 from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.hints import help_groups
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
@@ -49,7 +50,8 @@ def rollout(t: Trainer, num_prompts: int, step: int, start: int = 0) -> list:
     is decoded."""
     cfg = t.cfg.rollout
     size = sampled_group_size(cfg)  # G, or factor * G when oversampling
-    params = rollout_params(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.temperatures,
+    budget = step_budget(t.prompts, cfg.max_new_tokens)  # a curriculum stage's, or the config's
+    params = rollout_params(budget, cfg.temperature, cfg.top_p, cfg.temperatures,
                             cfg.group_size, cfg.temperature_schedule, size // cfg.group_size)
     submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
     rows = t.dist.shard(t.prompts.next(num_prompts))
