@@ -228,6 +228,10 @@ class RunConfig(Node):
     """Seeds prompt order, sampling and initialisation; the same seed and config repeat a run."""
     steps: int = Field(20, ge=1)
     """RL steps (each: sample a batch, score it, update the policy)."""
+    max_wall_minutes: float | None = Field(None, gt=0)
+    """Wall-clock budget of the training loop in minutes (null: none): once the elapsed training
+    time (summed over resumes) reaches it, the step in flight finishes, a checkpoint is written,
+    the after-training evaluation runs and the run ends early (trainer/wall_budget.py)."""
     model: ModelConfig = ModelConfig()
     """The policy model, its dtype, device and optional LoRA adapters."""
     task: TaskConfig = ReasoningGymTaskConfig()
