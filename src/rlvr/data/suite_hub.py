@@ -80,7 +80,7 @@ def hub_rows(suite: Any, records: list[dict]) -> list[TaskRow]:
 
 
 def _alternative(suite: Any) -> str:
-    return (f"without hub access put the full set in DIR/{suite.file} ({suite.layout}) and pass "
+    return (f"locally instead: put the full set in DIR/{suite.file} ({suite.layout}) and pass "
             "--suite-dir DIR, or use --suite-sample for the small shipped sample")
 
 
