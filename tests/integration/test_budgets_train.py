@@ -56,3 +56,21 @@ def test_wall_budget_stops_after_the_step_in_flight(tmp_path, tiny_model_dir, ca
     assert len(logged(run_dir)) == 3
     state = json.loads((run_dir / "ckpt" / "step_00000003" / "trainer.json").read_text())
     assert state["counters"]["train_wall_s"] > first_s
+
+
+def test_wall_budget_stops_rlvr_sft_too(tmp_path, tiny_model_dir):
+    from rlvr.config import load_config
+    from rlvr.trainer.sft import sft
+
+    data, run_dir = tmp_path / "echo.jsonl", tmp_path / "run"
+    data.write_text("".join(json.dumps({"prompt": f"echo ok {i}", "reference": "ok"}) + "\n"
+                            for i in range(12)))
+    out = sft(load_config(None, [
+        f"model.name={tiny_model_dir}", "task.kind=file", f"task.path={data}",
+        "task.verifier=exact", "task.eval_size=2", "sft.epochs=2", "sft.batch_size=5",
+        "rollout.max_new_tokens=2", f"log.run_dir={run_dir}", "log.tensorboard=false",
+        "log.progress=false", "reward.pool.workers=1", "checkpoint.every=0", "eval=null",
+        "max_wall_minutes=0.001"]))  # 10 rows / 5 x 2 epochs = 4 steps; stops after 1
+    assert out["stopped"].endswith("at step 1 of 4") and len(logged(run_dir)) == 1
+    assert (run_dir / "ckpt" / "step_00000001").is_dir()
+    assert json.loads((run_dir / "eval_sft.json").read_text())["sft_loss_after"] is not None
