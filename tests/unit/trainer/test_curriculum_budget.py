@@ -88,6 +88,8 @@ def test_budget_only_stages_reuse_the_task_rows_for_a_file_task(tmp_path):
       "data.curriculum={name: steps, stages: [{max_new_tokens: 17}]}"],
      "stages\\[0\\].max_new_tokens=17 is above rollout.max_new_tokens=16"),
     (["data.curriculum={name: steps, stages: [{max_new_tokens: 0}]}"], "greater than or equal"),
+    (["task={kind: mixture, tasks: [{task: quickstart}, {task: arithmetic}]}",
+      "data.curriculum={name: steps, stages: [{max_new_tokens: 8}]}"], "inside a task mixture"),
 ])
 def test_budget_config_errors(overrides, message):
     with pytest.raises(ConfigError, match=message):
