@@ -54,6 +54,9 @@ def _add_eval(subparsers: argparse._SubParsersAction) -> None:
                    "$RLVR_SUITES)")
     p.add_argument("--suite-sample", action="store_true",
                    help="use the small samples shipped with rlvr (for tests)")
+    p.add_argument("--suite-fetch", action="store_true",
+                   help="load the full suites from the Hugging Face hub with the datasets "
+                   "package (pip install datasets; needs hub access)")
     p.add_argument("overrides", nargs="*", help="dotted config overrides, e.g. task.eval_size=32")
     p.set_defaults(func=run_eval)
 

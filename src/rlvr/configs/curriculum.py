@@ -1,5 +1,6 @@
 """Config of the curriculum (``data.curriculum``): train rows come from a sequence of stages,
-each the configured task with some generator parameters replaced; a schedule (chosen by ``name``
+each the configured task with some generator parameters replaced and / or its own length budget
+(max new tokens of the rollout); a schedule (chosen by ``name``
 from trainer/curriculum.py) says when the run moves to the next stage (docs/data.md)."""
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from rlvr.configs.base import Node
 
 
 class CurriculumStageConfig(Node):
-    """One stage: the task's generator parameters it overrides, and (step schedule) its end."""
+    """One stage: the task's generator parameters it overrides, its length budget, and (step
+    schedule) its end."""
 
     params: dict[str, Any] = Field(default_factory=dict)
     """Generator parameters merged over ``task.params`` for this stage's train rows (e.g.
     ``{min_terms: 2, max_terms: 2}``)."""
+    max_new_tokens: int | None = Field(None, ge=1)
+    """The rollout's length budget while this stage serves (null: ``rollout.max_new_tokens``,
+    which is also its upper bound); a stage may set only this, for any task kind."""
     until_step: int | None = Field(None, ge=1)
     """Step schedule: the stage serves steps below this one (the last stage has none and lasts
     to the end); unused by the accuracy schedule."""
@@ -69,4 +74,5 @@ class AccuracyCurriculumConfig(Node):
 CurriculumConfig = Annotated[Union[StepCurriculumConfig, AccuracyCurriculumConfig],
                              Field(discriminator="name")]
 CURRICULUM_KINDS = ("reasoning_gym", "reasoning_gym_math")
-"""Task kinds whose rows come from generator parameters a stage can change."""
+"""Task kinds whose rows come from generator parameters a stage's ``params`` can change (stages
+that set only ``max_new_tokens`` fit every kind but a mixture)."""

@@ -228,6 +228,10 @@ class RunConfig(Node):
     """Seeds prompt order, sampling and initialisation; the same seed and config repeat a run."""
     steps: int = Field(20, ge=1)
     """RL steps (each: sample a batch, score it, update the policy)."""
+    max_wall_minutes: float | None = Field(None, gt=0)
+    """Wall-clock budget of the training loop in minutes (null: none): once the elapsed training
+    time (summed over resumes) reaches it, the step in flight finishes, a checkpoint is written,
+    the after-training evaluation runs and the run ends early (trainer/wall_budget.py)."""
     model: ModelConfig = ModelConfig()
     """The policy model, its dtype, device and optional LoRA adapters."""
     task: TaskConfig = ReasoningGymTaskConfig()
@@ -287,10 +291,22 @@ class RunConfig(Node):
                              "model); remove algorithm.offpolicy=null or use weights=full")
 
     def _curriculum_fits(self) -> None:
-        """A curriculum stage replaces generator parameters: only generated tasks have them."""
-        if self.data.curriculum is not None and self.task.kind not in CURRICULUM_KINDS:
-            raise ValueError(f"data.curriculum needs a generated task (task.kind in "
-                             f"{', '.join(CURRICULUM_KINDS)}), got task.kind={self.task.kind}")
+        """Stage params replace generator parameters: only generated tasks have them; a stage's
+        length budget is at most rollout.max_new_tokens (engines and the Dr.GRPO normaliser are
+        sized by it)."""
+        stages = self.data.curriculum.stages if self.data.curriculum is not None else []
+        if any(s.params for s in stages) and self.task.kind not in CURRICULUM_KINDS:
+            raise ValueError(f"data.curriculum stages with params need a generated task (task.kind "
+                             f"in {', '.join(CURRICULUM_KINDS)}), got task.kind={self.task.kind}; "
+                             "stages that set only max_new_tokens fit any task")
+        if stages and self.task.kind == "mixture":
+            raise ValueError("data.curriculum does not work inside a task mixture yet")
+        for index, stage in enumerate(stages):
+            if stage.max_new_tokens is not None and \
+                    stage.max_new_tokens > self.rollout.max_new_tokens:
+                raise ValueError(f"data.curriculum.stages[{index}].max_new_tokens="
+                                 f"{stage.max_new_tokens} is above rollout.max_new_tokens="
+                                 f"{self.rollout.max_new_tokens} (its upper bound)")
 
     def _temperatures_supported(self) -> None:
         """Several temperatures per group are recorded per sample only by the in-process hf

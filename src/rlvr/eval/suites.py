@@ -43,7 +43,11 @@ def run_suites(args: argparse.Namespace, cfg: Any, settings: Any, model_slug: st
     from rlvr.rewards.pipeline import RewardPipeline
 
     names = suite_names(args.suite)
-    tasks = [load_suite(n, args.suite_dir, args.suite_sample, args.prompts) for n in names]
+    fetch = bool(getattr(args, "suite_fetch", False))
+    if fetch and (args.suite_sample or args.suite_dir):
+        raise ValueError("--suite-fetch loads the suites from the hub: drop --suite-sample / "
+                         "--suite-dir")
+    tasks = [load_suite(n, args.suite_dir, args.suite_sample, args.prompts, fetch) for n in names]
     out_dir = suite_out_dir(args, model_slug)
     engine = _engine(cfg, load_policy(cfg.model, base=args.base), settings.n, out_dir)
     scoring = RewardConfig(pool=cfg.reward.pool,
@@ -51,7 +55,7 @@ def run_suites(args: argparse.Namespace, cfg: Any, settings: Any, model_slug: st
     results, sections = [], []
     try:
         for name, task in zip(names, tasks):
-            context = {"suite": name, "sample": bool(args.suite_sample),
+            context = {"suite": name, "sample": bool(args.suite_sample), "fetched": fetch,
                        "model": cfg.model.model_dump(mode="json")}
             with RewardPipeline(task, scoring) as pipeline:
                 result = evaluate(engine, task, task.eval_rows(), settings, cfg.model.name,

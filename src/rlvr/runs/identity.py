@@ -13,8 +13,8 @@ from importlib import metadata
 from typing import Any
 
 # Keys that may change between a run and its resume without changing what is trained:
-# the step budget, logging, checkpoint cadence and evaluation.
-HASH_EXCLUDED = ("steps", "log", "checkpoint", "eval", "trainer", "launcher")
+# the step and wall-time budgets, logging, checkpoint cadence and evaluation.
+HASH_EXCLUDED = ("steps", "max_wall_minutes", "log", "checkpoint", "eval", "trainer", "launcher")
 LIBRARIES = ("rlvr", "torch", "transformers", "safetensors", "numpy", "tokenizers")
 
 

@@ -3,7 +3,8 @@
 The loop calls ``RunSession(t, resume)`` once, then per step ``observe(step, metrics)`` before
 logging and ``end_step(step)`` after it. ``end_step`` aborts after K non-finite steps in a row,
 saves a checkpoint every ``checkpoint.every`` steps, at the last step and on SIGTERM, and raises
-``Preempted`` after a preemption checkpoint.
+``Preempted`` after a preemption checkpoint, and says whether the wall budget
+(``max_wall_minutes``, trainer/wall_budget.py) ends the run there (a checkpoint is saved then).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rlvr.config import dump_config
 from rlvr.runs import checkpoint as ckpt
 from rlvr.trainer import determinism
 from rlvr.runs.faultpoints import fault_point
+from rlvr.trainer.wall_budget import WallBudget
 from rlvr.trainer.guards import NonFiniteAbort, NonFiniteGuard, optimizer_finite, tensors_finite
 from rlvr.runs.identity import build_identity, mismatches, respelled_keys, version_changes
 from rlvr.runs.resume import (gather_full_state, read_identity, restore_trainer, truncate_jsonl,
@@ -54,6 +56,7 @@ class RunSession:
         # hashes the frozen base weights of a LoRA policy: once, before a resume loads anything
         self.weights = weights_meta(t.policy.model, t.cfg.model.name, t.cfg.model.lora)
         self.last_saved: int | None = None
+        self.wall = WallBudget(t.cfg.max_wall_minutes)  # a resume sets the earlier time
         try:
             self.start_step = self._resume() if resume else 0
         except BaseException:
@@ -82,6 +85,7 @@ class RunSession:
         self._write_config()
         state = restore_trainer(self.t, directory, reset_data="dataset" in problems)
         self.guard.load_state_dict(state["counters"]["nonfinite"])
+        self.wall.prior_s = float(state["counters"].get("train_wall_s", 0.0))  # older: none
         self._truncate_logs(step)
         self.last_saved = step
         self.log(f"rlvr: resumed from {directory} at step {step}")
@@ -125,18 +129,25 @@ class RunSession:
     def observe(self, step: int, metrics: dict[str, float]) -> None:
         self.guard.observe(step, metrics)
 
-    def end_step(self, step: int) -> None:
-        """After step ``step`` was logged: guard, checkpoint when due, stop when preempted."""
+    def out_of_time(self) -> bool:
+        """The wall budget is spent (the same answer on every rank)."""
+        return self.t.dist.any(self.wall.reached())
+
+    def end_step(self, step: int) -> bool:
+        """After step ``step`` was logged: guard, checkpoint when due, stop when preempted;
+        returns True when the wall budget ends the run after this step."""
         t, done = self.t, step + 1
         self.guard.check(t.policy.model, t.optimizer)
         every = t.cfg.checkpoint.every
         preempted = t.dist.any(self.flag.requested)  # every rank saves, or none
-        if preempted or done == t.cfg.steps or (every and done % every == 0):
+        out_of_time = done < t.cfg.steps and self.out_of_time()
+        if preempted or out_of_time or done == t.cfg.steps or (every and done % every == 0):
             self.save(done)
         fault_point("step_end")
         if preempted:
             raise Preempted(f"preempted: checkpoint of step {done} saved in {self.root}; continue "
                             f"with `rlvr train --resume {t.run_dir}`")
+        return out_of_time
 
     def save(self, step: int) -> None:
         if self.last_saved == step:
@@ -146,7 +157,8 @@ class RunSession:
         if t.dist.any(not finite):  # a shard on any rank
             raise NonFiniteAbort(f"step {step}: weights or optimizer moments are not finite; "
                                  f"refusing to checkpoint them (the previous checkpoint is kept)")
-        counters = {"nonfinite": self.guard.state_dict(), "prompts": t.prompts.state()}
+        counters = {"nonfinite": self.guard.state_dict(), "prompts": t.prompts.state(),
+                    "train_wall_s": self.wall.elapsed_s()}
         full = gather_full_state(t)  # collective under fsdp2
         try:
             if t.dist.main:  # rank 0 alone writes; the others wait for it

@@ -95,9 +95,10 @@ def _eval_file(run_dir: Path, label: str) -> EvalResult | None:
         return None
 
 
-def final_summary(run_dir: Path, wall_s: float) -> str:
+def final_summary(run_dir: Path, wall_s: float, stopped: str | None = None) -> str:
     """The end-of-run table, read from the run directory (so a resumed run shows the *before*
-    evaluation an earlier process wrote), the time and throughput, and how to open the report."""
+    evaluation an earlier process wrote), the time and throughput, why the run ended early
+    (``stopped``, e.g. the wall budget) and how to open the report."""
     before, after = _eval_file(run_dir, "before"), _eval_file(run_dir, "after")
     lines = [before_after_table(before, after)] if before or after else []
     metrics_path = run_dir / "metrics.jsonl"
@@ -110,5 +111,5 @@ def final_summary(run_dir: Path, wall_s: float) -> str:
         timing += f"; {len(rows)} steps logged, {_duration(step_s)} in steps"
     if tokens:
         timing += f", {sum(tokens) / len(tokens):.0f} sampled tokens/s"
-    lines += [timing, f"report: rlvr report {run_dir}"]
+    lines += [timing] + ([stopped] if stopped else []) + [f"report: rlvr report {run_dir}"]
     return "\n".join(lines)

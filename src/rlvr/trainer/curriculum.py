@@ -1,11 +1,12 @@
 """Curriculum: train rows come from stages of the task (each the configured task with some
-generator parameters replaced, configs/curriculum.py), and a schedule, chosen by name, says which
+generator parameters replaced and / or its own rollout length budget, configs/curriculum.py), and
+a schedule, chosen by name, says which
 stage serves the next draw. Each stage has its own prompt sampler (order, selection history);
 the schedule's state (stage, accuracy window) is saved with them in the checkpoint, so a resumed
 run draws exactly what the uninterrupted one drew.
 
 The stage changes after a step's reward stage, for the draws that follow (a dynamic-sampling
-refill of that same step already draws from the new stage)."""
+refill of that same step already draws from the new stage, under the new stage's budget)."""
 
 from __future__ import annotations
 
@@ -66,21 +67,28 @@ def stage_rows(rows: list[TaskRow], stage: int) -> list[TaskRow]:
 class CurriculumSampler:
     """The PromptSampler interface over one sampler per stage, switched by the schedule."""
 
-    def __init__(self, cfg: Any, samplers: list[PromptSampler]) -> None:
+    def __init__(self, cfg: Any, samplers: list[PromptSampler], max_new_tokens: int) -> None:
         self.schedule = SCHEDULES[cfg.name](cfg)
         self.samplers = samplers
+        self.budgets = [s.max_new_tokens or max_new_tokens for s in cfg.stages]
 
     def next(self, count: int) -> list[TaskRow]:
         return self.samplers[self.schedule.stage].next(count)
 
+    def max_new_tokens(self) -> int:
+        """The length budget of the stage that serves the next draw."""
+        return self.budgets[self.schedule.stage]
+
     def observe(self, groups: list[Group], step: int) -> dict[str, float]:
         """The serving stage's ``select/*`` metrics, then ``curriculum/stage`` (the stage these
-        groups came from) and ``curriculum/window_accuracy``; may move to the next stage."""
+        groups came from), its ``curriculum/max_new_tokens`` and ``curriculum/window_accuracy``;
+        may move to the next stage."""
         stage = self.schedule.stage
         metrics = self.samplers[stage].observe(groups, step)
         accuracy = step_stats(groups)["accuracy"]
         window = self.schedule.observe(accuracy, step)
         return {**metrics, "curriculum/stage": float(stage),
+                "curriculum/max_new_tokens": float(self.budgets[stage]),
                 "curriculum/window_accuracy": window}
 
     def state(self) -> dict[str, Any]:
@@ -97,15 +105,26 @@ class CurriculumSampler:
             sampler.load_state(saved)
 
 
-def build_curriculum(cfg: Any, task_cfg: Any, seed: int, selection: Any) -> CurriculumSampler:
-    """One task per stage (``task_cfg`` with the stage's params merged over its own) and a
-    sampler over each stage's train rows."""
+def step_budget(sampler: Any, default: int) -> int:
+    """The rollout's max new tokens for the next draw: the curriculum stage's, else ``default``
+    (``rollout.max_new_tokens``)."""
+    budget = getattr(sampler, "max_new_tokens", None)  # only a CurriculumSampler has one
+    return budget() if budget is not None else default
+
+
+def build_curriculum(cfg: Any, task_cfg: Any, seed: int, selection: Any, task: Any,
+                     max_new_tokens: int) -> CurriculumSampler:
+    """One task per stage (``task_cfg`` with the stage's params merged over its own; the run's
+    ``task`` for a stage without params) and a sampler over each stage's train rows."""
     from rlvr.data.tasks import build_task
 
     samplers = []
     for index, stage in enumerate(cfg.stages):
-        stage_cfg = type(task_cfg).model_validate(
-            {**task_cfg.model_dump(), "params": {**task_cfg.params, **stage.params}})
-        rows = stage_rows(build_task(stage_cfg).train_rows(), index)
-        samplers.append(PromptSampler(rows, seed * 1_000 + index, selection))
-    return CurriculumSampler(cfg, samplers)
+        if stage.params:
+            stage_cfg = type(task_cfg).model_validate(
+                {**task_cfg.model_dump(), "params": {**task_cfg.params, **stage.params}})
+            rows = build_task(stage_cfg).train_rows()
+        else:
+            rows = task.train_rows()
+        samplers.append(PromptSampler(stage_rows(rows, index), seed * 1_000 + index, selection))
+    return CurriculumSampler(cfg, samplers, max_new_tokens)

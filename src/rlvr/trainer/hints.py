@@ -69,9 +69,10 @@ def hint_seed(seed: int, step: int, level: int, row_id: str) -> int:
 
 def _generate(t: Any, step: int, rows: list[TaskRow], level: int) -> list[Group]:
     from rlvr.rollout.temperatures import rollout_params
+    from rlvr.trainer.curriculum import step_budget
 
     cfg = t.cfg.rollout
-    params = rollout_params(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.temperatures,
+    params = rollout_params(step_budget(t.prompts, cfg.max_new_tokens), cfg.temperature, cfg.top_p, cfg.temperatures,
                             cfg.group_size)
     seeds = [hint_seed(t.cfg.seed, step, level, row.row_id) for row in rows]
     with t.dist.gathered():  # every rank, also one with no rows: fsdp2 gathers collectively

@@ -25,6 +25,7 @@ from rlvr.rollout.temperatures import rollout_params
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import eta_line, final_summary, start_banner
 from rlvr.trainer.batch import build_train_batch
+from rlvr.trainer.curriculum import step_budget
 from rlvr.trainer.guards import mask_invalid_rewards
 from rlvr.trainer.hints import help_groups
 from rlvr.trainer.metrics import StageTimer, rollout_metrics
@@ -34,6 +35,7 @@ from rlvr.trainer.sft_mix import sft_mix_term
 from rlvr.trainer.teacher import teacher_scorer
 from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import step_settings, update
+from rlvr.trainer.wall_budget import stop_line
 from rlvr.types import TrainBatch
 
 
@@ -49,7 +51,8 @@ def rollout(t: Trainer, num_prompts: int, step: int, start: int = 0) -> list:
     is decoded."""
     cfg = t.cfg.rollout
     size = sampled_group_size(cfg)  # G, or factor * G when oversampling
-    params = rollout_params(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.temperatures,
+    budget = step_budget(t.prompts, cfg.max_new_tokens)  # a curriculum stage's, or the config's
+    params = rollout_params(budget, cfg.temperature, cfg.top_p, cfg.temperatures,
                             cfg.group_size, cfg.temperature_schedule, size // cfg.group_size)
     submit = t.rewards.submit_all if t.rewards is not None else None  # overlap scoring
     rows = t.dist.shard(t.prompts.next(num_prompts))
@@ -263,7 +266,12 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
     bar = tqdm(range(start, cfg.steps), desc="rlvr train",
                disable=not cfg.log.progress or not t.dist.main,
                unit="step", initial=start, total=cfg.steps)
+    session.wall.start()
+    stopped = None  # the wall budget's line when it ends the run early
     for step in bar:
+        if step == start and session.out_of_time():  # a resume whose budget was already spent
+            stopped = stop_line(session.wall, step, cfg.steps)
+            break
         step_started = time.perf_counter()
         metrics = train_step(t, step)
         if step == start and cfg.steps - step > 1 and t.dist.main:  # ETA from a measured step
@@ -272,16 +280,23 @@ def _train(t: Trainer, session: RunSession, started: float) -> dict[str, Any]:
         metrics.update(periodic_evaluation(t, step))
         session.observe(step, metrics)  # non-finite counters
         t.logger.log(step, metrics)
-        session.end_step(step)  # guard, checkpoint when due, SIGTERM -> Preempted
+        out_of_time = session.end_step(step)  # guard, checkpoint when due, SIGTERM -> Preempted
         bar.set_postfix(reward=f"{metrics['reward/mean']:.3f}", acc=f"{metrics['accuracy']:.3f}",
                         len=f"{metrics['completion/len_mean']:.1f}",
                         step_s=f"{sum(v for k, v in metrics.items() if k.startswith('time/')):.1f}")
+        if out_of_time:
+            stopped = stop_line(session.wall, step + 1, cfg.steps)
+            break
+    bar.close()
+    if stopped is not None and t.dist.main:
+        print(f"rlvr: {stopped}", flush=True)
     after = evaluate(t, "after")
     final_dir = save_final(t)
     t.logger.close()
     if t.dist.main:
-        summary = final_summary(t.run_dir, time.perf_counter() - started)
+        summary = final_summary(t.run_dir, time.perf_counter() - started, stopped)
         (t.run_dir / "eval_summary.txt").write_text(summary + "\n")
         print(summary)
     return {"run_dir": str(t.run_dir), "final_dir": str(final_dir), "before": before,
-            "after": after, "wall_s": time.perf_counter() - started, "rank": t.dist.rank}
+            "after": after, "wall_s": time.perf_counter() - started, "rank": t.dist.rank,
+            "stopped": stopped}

@@ -46,9 +46,11 @@ class Sampler(Protocol):
     def load_state(self, state: dict[str, Any]) -> None: ...
 
 
-def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int) -> Sampler:
+def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int,
+                  max_new_tokens: int = 0) -> Sampler:
     """The run's prompt sampler: one per mixture task (trainer/mixture.py), one per curriculum
-    stage (trainer/curriculum.py), else one over the task's train rows."""
+    stage (trainer/curriculum.py; ``max_new_tokens``: the budget of stages that set none), else
+    one over the task's train rows."""
     if task_cfg.kind == "mixture":
         from rlvr.trainer.mixture import MixtureSampler
 
@@ -56,7 +58,8 @@ def build_sampler(task: Any, data: Any, task_cfg: Any, seed: int) -> Sampler:
     if data.curriculum is not None:
         from rlvr.trainer.curriculum import build_curriculum
 
-        return build_curriculum(data.curriculum, task_cfg, seed, data.selection)
+        return build_curriculum(data.curriculum, task_cfg, seed, data.selection, task,
+                                max_new_tokens)
     return PromptSampler(task.train_rows(), seed, data.selection)
 
 

@@ -36,6 +36,7 @@ from rlvr.trainer.loop import (close_trainer, evaluate, periodic_evaluation, sav
 from rlvr.trainer.parallel import init_dist
 from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import optim_step
+from rlvr.trainer.wall_budget import stop_line
 from rlvr.types import TaskRow
 
 NO_REFERENCE = "no reference answer: nothing to fine-tune on (rlvr sft)"
@@ -155,6 +156,8 @@ def _sft(t: Trainer, session: RunSession, rows: list[TaskRow], started: float) -
 
     losses = {"sft_loss_before": heldout(), "sft_loss_after": None}
     plan = [b for epoch in range(settings.epochs) for b in batches(rows, settings, epoch, cfg.seed)]
+    session.wall.start()
+    stopped = None  # the wall budget's line when max_wall_minutes ends the run early
     for step in tqdm(range(cfg.steps), desc="rlvr sft", disable=not cfg.log.progress,
                      unit="step"):
         metrics = {**sft_step(t, demos, plan[step]), **sync_engine(t)}  # engine: for evals
@@ -168,18 +171,24 @@ def _sft(t: Trainer, session: RunSession, rows: list[TaskRow], started: float) -
                 metrics["eval/sft_loss"] = losses["sft_loss_after"]
         session.observe(step, metrics)
         t.logger.log(step, metrics)
-        session.end_step(step)
+        if session.end_step(step):
+            stopped = stop_line(session.wall, step + 1, cfg.steps)
+            print(f"rlvr: {stopped}", flush=True)
+            losses["sft_loss_after"] = heldout()
+            break
     (t.run_dir / "eval_sft.json").write_text(json.dumps(losses, indent=1) + "\n")
-    return finish(t, started, before, losses)
+    return finish(t, started, before, losses, stopped)
 
 
-def finish(t: Trainer, started: float, before, losses: dict) -> dict[str, Any]:
+def finish(t: Trainer, started: float, before, losses: dict,
+           stopped: str | None = None) -> dict[str, Any]:
     """After-training evaluation, the final model and the summary, as ``rlvr train`` ends."""
     after = evaluate(t, "after")
     final_dir = save_final(t)
     t.logger.close()
-    summary = final_summary(t.run_dir, time.perf_counter() - started)
+    summary = final_summary(t.run_dir, time.perf_counter() - started, stopped)
     (t.run_dir / "eval_summary.txt").write_text(summary + "\n")
     print(summary)
     return {"run_dir": str(t.run_dir), "final_dir": str(final_dir), "before": before,
-            "after": after, **losses, "wall_s": time.perf_counter() - started, "rank": 0}
+            "after": after, **losses, "wall_s": time.perf_counter() - started, "rank": 0,
+            "stopped": stopped}

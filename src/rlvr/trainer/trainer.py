@@ -111,7 +111,8 @@ def setup(cfg: RunConfig, resume: bool = False, dist: Dist | None = None) -> Tra
                                                    cfg.model_dump(mode="json"), resume)
                            ) if dist.main else NullLogger()
     return Trainer(cfg, run_dir, task, policy, engine, algo, optimizer,
-                   scheduler, build_sampler(task, cfg.data, cfg.task, cfg.seed),
+                   scheduler, build_sampler(task, cfg.data, cfg.task, cfg.seed,
+                                            cfg.rollout.max_new_tokens),
                    logger, torch.Generator().manual_seed(cfg.seed), rewards,
                    reference=reference, weights=TrainerWeights(policy), dist=dist,
                    teacher=teacher)

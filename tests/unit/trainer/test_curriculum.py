@@ -73,7 +73,7 @@ def stage_samplers(stages: int = 2) -> list[PromptSampler]:
 
 def test_sampler_draws_from_the_serving_stage_and_logs_it():
     sampler = CurriculumSampler(accuracy_cfg(stages=2, advance_at=0.5, window=1),
-                                stage_samplers())
+                                stage_samplers(), 32)
     rows = sampler.next(2)
     assert all(r.row_id.startswith("s0/") for r in rows)
     metrics = sampler.observe([group(rows[0], 1.0, 0.0), group(rows[1], 1.0, 1.0)], step=0)
@@ -86,14 +86,14 @@ def test_sampler_draws_from_the_serving_stage_and_logs_it():
 def test_state_round_trip_mid_window_continues_identically():
     def run(resume_after: int | None) -> list[str]:
         sampler = CurriculumSampler(accuracy_cfg(stages=3, advance_at=0.5, window=2),
-                                    stage_samplers(3))
+                                    stage_samplers(3), 32)
         drawn = []
         for step, score in enumerate([1.0, 0.0, 1.0, 1.0, 0.0, 1.0]):
             if step == resume_after:
                 tensors: dict = {}  # as a checkpoint stores it: JSON beside the tensors
                 saved = decode(json.loads(json.dumps(encode(sampler.state(), tensors))), tensors)
                 sampler = CurriculumSampler(accuracy_cfg(stages=3, advance_at=0.5, window=2),
-                                            stage_samplers(3))
+                                            stage_samplers(3), 32)
                 sampler.load_state(saved)
             rows = sampler.next(2)
             drawn += [r.row_id for r in rows]
@@ -107,8 +107,8 @@ def test_state_round_trip_mid_window_continues_identically():
 
 
 def test_load_state_refuses_another_number_of_stages():
-    two = CurriculumSampler(steps_cfg(1, None), stage_samplers(2))
-    three = CurriculumSampler(steps_cfg(1, 2, None), stage_samplers(3))
+    two = CurriculumSampler(steps_cfg(1, None), stage_samplers(2), 32)
+    three = CurriculumSampler(steps_cfg(1, 2, None), stage_samplers(3), 32)
     with pytest.raises(ValueError, match="curriculum of 3 stages"):
         three.load_state(two.state())
 
@@ -119,7 +119,7 @@ def test_build_curriculum_generates_each_stage_with_its_params():
     cfg = StepCurriculumConfig(stages=[
         CurriculumStageConfig(params={"min_terms": 2, "max_terms": 2}, until_step=1),
         CurriculumStageConfig(params={"min_terms": 4, "max_terms": 4})])
-    sampler = build_curriculum(cfg, task, seed=0, selection=None)
+    sampler = build_curriculum(cfg, task, seed=0, selection=None, task=None, max_new_tokens=32)
     first, second = (s.rows for s in sampler.samplers)
     assert [r.row_id for r in first][:2] == ["stage0/chain_sum/train/0", "stage0/chain_sum/train/1"]
     terms = [r.metadata["entry"]["metadata"]["num_terms"] for r in first + second]
@@ -144,4 +144,4 @@ def test_curriculum_needs_a_generated_task(tmp_path):
     rows.write_text("".join(f'{{"prompt": "{i}", "reference": "{i}"}}\n' for i in range(4)))
     with pytest.raises(ConfigError, match="task.kind in reasoning_gym, reasoning_gym_math"):
         load_config(None, ["task.kind=file", f"task.path={rows}", "task.eval_size=1",
-                           "data.curriculum={name: steps, stages: [{}]}"])
+                           "data.curriculum={name: steps, stages: [{params: {a: 1}}]}"])
