@@ -27,6 +27,8 @@ M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 MMAP_THRESHOLD = 32 * 2**20  # glibc refuses larger values (HEAP_MAX_SIZE / 2)
 TRIM_THRESHOLD = 2**31 - 1  # mallopt takes an int: 2 GiB
 TOP_PAD = 2**30
+APPLIED: dict[str, str] = {}
+"""What ``tune_allocator`` applied in this process (the ``rlvr train`` banner shows it)."""
 
 
 def tune_allocator(environ: dict | None = None) -> dict[str, str]:
@@ -46,6 +48,8 @@ def tune_allocator(environ: dict | None = None) -> dict[str, str]:
                                     (M_TOP_PAD, TOP_PAD, "top_pad")):
             if libc.mallopt(option, ctypes.c_int(value)) == 1:
                 applied[name] = str(value)
+    if environ is None:
+        APPLIED.update(applied)
     return applied
 
 

@@ -42,6 +42,20 @@ def _count(n: int) -> str:
     return str(n)
 
 
+def allocator_text() -> str:
+    """What rlvr/memory.py applied at start (the CLI applies it; a library caller may not)."""
+    from rlvr.memory import APPLIED
+
+    if not APPLIED:
+        return "default (RLVR_ALLOCATOR=default, not glibc, or not started from the CLI)"
+    return "tuned: " + ", ".join(f"{k}={v}" for k, v in APPLIED.items())
+
+
+def rollout_weights_text(cfg: RunConfig) -> str:
+    weights = getattr(cfg.rollout.engine, "weights", "full")
+    return "" if weights == "full" else f"; rollouts decode {weights} weights"
+
+
 def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int = 0) -> str:
     total, trainable = count_parameters(policy.model)
     params = f"{_count(total)} parameters" + (
@@ -54,7 +68,8 @@ def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int 
     lines = [f"rlvr train: {cfg.model.name} ({params})",
              f"  device     {device_text(policy)}",
              f"  cpu: {cpu_facts().line()}",
-             f"  precision  {precision_text(policy)}",
+             f"  precision  {precision_text(policy)}{rollout_weights_text(cfg)}",
+             f"  allocator  {allocator_text()}",
              f"  per step   {work}",
              f"  run        {steps}, task {task_label(cfg)}, run directory {run_dir}"]
     return "\n".join(lines)
