@@ -58,9 +58,14 @@ def test_wall_budget_stops_after_the_step_in_flight(tmp_path, tiny_model_dir, ca
     assert state["counters"]["train_wall_s"] > first_s
 
 
-def test_wall_budget_stops_rlvr_sft_too(tmp_path, tiny_model_dir):
+def test_wall_budget_stops_rlvr_sft_too(tmp_path, tiny_model_dir, monkeypatch):
     from rlvr.config import load_config
     from rlvr.trainer.sft import sft
+    from rlvr.trainer.wall_budget import WallBudget
+
+    ticks = iter(range(10**6))  # a clock that advances 1 s per reading: a tiny model's SFT
+    monkeypatch.setattr(WallBudget.__init__, "__defaults__",  # step can beat any real budget
+                        (0.0, lambda: float(next(ticks))))
 
     data, run_dir = tmp_path / "echo.jsonl", tmp_path / "run"
     data.write_text("".join(json.dumps({"prompt": f"echo ok {i}", "reference": "ok"}) + "\n"
