@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # install the torch you want into the venv first (or set TORCH_SPEC) so pip does not replace it.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup quickstart test test-slow test-envs system-deps clean
+.PHONY: setup quickstart tool-calculator test test-slow test-envs system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ setup: $(VENV)/.installed
 # Each quickstart gets its own run directory (a run directory with checkpoints is only resumed).
 quickstart: setup
 	$(BIN)/rlvr train configs/quickstart.yaml log.run_dir=runs/quickstart-$$(date +%Y%m%d-%H%M%S)
+
+# The tool example (docs/environments.md): an SFT warm start on calculator episodes, then RL.
+tool-calculator: setup
+	@ts=$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/rlvr sft configs/tool_calculator_sft.yaml log.run_dir=runs/tool_calculator_sft-$$ts && \
+	$(BIN)/rlvr train configs/tool_calculator.yaml model.name=runs/tool_calculator_sft-$$ts/final \
+	  log.run_dir=runs/tool_calculator-$$ts
 
 # System packages used by the tests: bubblewrap (the code sandbox) and chromium (the HTML report
 # test). Installed only when missing and when we are root; the tests skip with a reason otherwise.

@@ -61,7 +61,7 @@ def test_sft_learns_the_echo_task_and_writes_a_train_run_directory(tmp_path, tin
 
 def test_a_task_without_any_reference_is_a_clear_error(tmp_path, tiny_model_dir):
     data = write_echo_task(tmp_path / "blank.jsonl", rows=0, blank=6)
-    with pytest.raises(ConfigError, match="none of the 2 train rows of blank has a reference"):
+    with pytest.raises(ConfigError, match="none of the 2 train rows of blank makes a demonstration.*no reference answer"):
         sft(load_config(None, sft_args(tiny_model_dir, data, tmp_path / "run")))
 
 
@@ -124,3 +124,27 @@ def test_sft_mix_trains_three_steps_and_coef_zero_is_plain_rl(tmp_path, tiny_mod
     assert [steady(m) for m in zero] == [steady(m) for m in plain]
     assert all(torch.equal(zero_w[k], plain_w[k]) for k in plain_w)
     assert any(not torch.equal(mixed_w[k], plain_w[k]) for k in plain_w)
+
+
+def test_sft_turns_replay_tool_episodes_and_train_only_the_model_turns(tmp_path, tiny_model_dir):
+    """Demonstrations as episodes of the `tools` environment: a calculator call filled from
+    the row, the real tool result as context, then the answer; a row missing the template's
+    field is quarantined with the reason."""
+    data = tmp_path / "calc.jsonl"
+    with data.open("w") as fh:
+        fh.write(json.dumps({"prompt": "no expression here", "reference": "1"}) + "\n")
+        for i in range(11):
+            fh.write(json.dumps({"prompt": f"what is {i} * 3", "reference": str(3 * i),
+                                 "expr": f"{i} * 3"}) + "\n")
+    call = '<tool>{"name": "calculator", "args": {"expression": "{expr}"}}</tool>'
+    cfg = load_config(None, sft_args(tiny_model_dir, data, tmp_path / "run", epochs=1) + [
+        "env.name=tools", "env.max_total_tokens=200", "eval=null",
+        f"sft.turns=[{json.dumps(call)}, '{{reference}}']"])
+    sft(cfg)
+    run_dir = tmp_path / "run"
+    report = json.loads((run_dir / "quarantine.json").read_text())
+    assert [r["row"] for r in report["rows"]] == [1]
+    assert "has no field 'expr'" in report["rows"][0]["reason"]
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 1  # 7 usable rows (1 quarantined, 4 held out), 7 per step
+    assert rows[0]["sft/tokens"] > 0 and rows[0]["grad_norm"] > 0

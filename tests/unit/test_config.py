@@ -103,3 +103,23 @@ def test_config_is_frozen():
                          ids=lambda p: p.name)
 def test_shipped_configs_validate(path):
     assert load_config(path).steps >= 1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (
+    Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")))
+def test_every_shipped_config_loads(name):
+    load_config(Path(__file__).resolve().parents[2] / "configs" / name)
+
+
+def test_the_tool_warm_start_fills_its_call_from_a_products_row():
+    from rlvr.data.tasks import build_task
+    from rlvr.trainer.demos import fill_turn
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    cfg = load_config(root / "tool_calculator_sft.yaml", ["task.train_size=2", "task.eval_size=1"])
+    row = build_task(cfg.task).train_rows()[0]
+    fields = {**row.metadata, "reference": row.reference}
+    call, answer = (fill_turn(t, fields, row.row_id) for t in cfg.sft.turns)
+    expression = call.split('"expression": "')[1].split('"')[0]
+    a, b = (int(x) for x in expression.split(" * "))
+    assert f"{a} * {b}" in row.prompt and answer == row.reference == str(a * b)

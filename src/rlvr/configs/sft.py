@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rlvr.configs.base import Node
 
@@ -22,6 +22,19 @@ class SftConfig(Node):
     max_target_tokens: int = Field(256, ge=1)
     """Demonstration tokens kept per row (reference + stop token); longer ones are cut, and a
     cut demonstration has no stop token to learn."""
+    turns: list[str] | None = None
+    """The model turns of each demonstration, as templates over the row: ``{reference}``,
+    ``{prompt}`` and the row's metadata, dicts walked with dots (``{entry.metadata.expression}``
+    for a reasoning-gym row); other braces are literal. With an ``env``, each demonstration is an episode of it: the
+    environment answers between the turns (its tokens are context, not trained) and the last
+    turn must end the episode. None: the reference is the one turn."""
+
+    @field_validator("turns")
+    @classmethod
+    def _some_turns(cls, turns: list[str] | None) -> list[str] | None:
+        if turns is not None and not turns:
+            raise ValueError("sft.turns: give at least one turn, or null for the reference")
+        return turns
 
 
 class SftMixConfig(Node):

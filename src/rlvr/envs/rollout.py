@@ -64,6 +64,22 @@ class EpisodeDriver:
         return [Group(row=row, samples=[self._sample(r) for r in group])
                 for row, group in zip(rows, runs)]
 
+    def replay(self, row: TaskRow, turns_ids: list[list[int]]) -> Sample:
+        """The episode in which the model's turns are ``turns_ids`` (each ending with its stop
+        token): a demonstration, built by the transcript code the rollout uses. Raises
+        ValueError when the environment ends the episode early or not after the last turn."""
+        r = _Run(row, self.make_env(), [], None)
+        r.prompt_ids = self.prompt_ids(r.env.reset(row))
+        for k, ids in enumerate(turns_ids, 1):
+            if r.done:
+                raise ValueError(f"the episode ended ({r.episode.ended_by}) after turn {k - 1} "
+                                 f"of the demonstration's {len(turns_ids)}")
+            self._take_turn(r, TokenCompletion(list(ids), [0.0] * len(ids), "stop", 0))
+        if not r.done:
+            raise ValueError(f"the episode goes on after the demonstration's last turn "
+                             f"(turn {len(turns_ids)}): it must end the episode")
+        return self._sample(r)
+
     def _round(self, active: list[_Run], params: SamplingParams) -> None:
         """One model turn for every active episode, then the environments' answers."""
         room = {id(r): self.limits.max_total_tokens - r.episode.num_tokens for r in active}

@@ -137,12 +137,22 @@ def _record(task: Any, group: Group, greedy: Group | None) -> PromptRecord:
         answers=[answer_key(task, s.text) for s in group.samples],
         finish=[s.finish_reason for s in group.samples],
         lengths=[len(s.completion_ids) for s in group.samples], errors=errors,
-        correct=[is_correct(s.reward) for s in group.samples])
+        correct=[is_correct(s.reward) for s in group.samples],
+        tool_calls=_tool_calls(group.samples))
     if greedy is not None:
         verdict = _reward_of(greedy.samples[0])
         record.greedy_correct = None if verdict.score is None else is_correct(verdict)
         record.greedy_text = greedy.samples[0].text
+        calls = _tool_calls(greedy.samples)
+        record.greedy_tool_calls = None if calls is None else calls[0]
     return record
+
+
+def _tool_calls(samples: list[Any]) -> list[int] | None:
+    """Each episode's tool calls; None when the samples are single-turn."""
+    if any(s.episode is None for s in samples):
+        return None
+    return [s.episode.tool_calls for s in samples]
 
 
 def _reward_of(sample: Any) -> Any:
@@ -163,7 +173,7 @@ def flat_metrics(result: EvalResult, prefix: str = "eval/") -> dict[str, float]:
     s = result.summary
     out = {f"{prefix}{name}@{k}": entry["value"] for name in ("pass", "maj")
            for k, entry in s.get(f"{name}@k", {}).items()}
-    for key in ("mean_accuracy", "greedy_accuracy", "mean_score"):
+    for key in ("mean_accuracy", "greedy_accuracy", "mean_score", "tool_use", "greedy_tool_use"):
         if key in s:
             out[prefix + key] = s[key]["value"]
     return out

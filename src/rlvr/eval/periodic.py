@@ -56,12 +56,16 @@ def greedy_eval(engine: Engine, task: Any, rows: list[TaskRow], max_new_tokens: 
 
 _TABLE_ROWS = (("greedy_accuracy", "greedy accuracy"), ("mean_accuracy", "pass@1 (sampled)"),
                ("mean_score", "mean reward (sampled)"))
+_EPISODE_ROWS = (("greedy_tool_use", "tool use (greedy)"), ("tool_use", "tool use (sampled)"))
+"""Shown only when an evaluation has them (multi-turn environments)."""
 
 
 def before_after_table(before: EvalResult | None, after: EvalResult | None) -> str:
     """A small before / after / change table of the headline numbers of two evaluations."""
     lines = [f"{'held-out (greedy)':<24}{'before':>10}{'after':>10}{'change':>10}"]
-    for key, name in _TABLE_ROWS:
+    present = [(k, n) for k, n in _EPISODE_ROWS
+               if any(r is not None and k in r.summary for r in (before, after))]
+    for key, name in _TABLE_ROWS + tuple(present):
         b, a = (r.summary[key]["value"] if r is not None and key in r.summary else None
                 for r in (before, after))
         cells = [f"{v:>10.3f}" if v is not None else f"{'-':>10}" for v in (b, a)]

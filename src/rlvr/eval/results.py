@@ -44,6 +44,9 @@ class PromptRecord:
     correct: list[bool] | None = None
     """Per sample, ``is_correct`` of its RewardResult (the correctness component, so an
     episode's discounted right answer counts); None in older files: judged by the score."""
+    tool_calls: list[int] | None = None
+    """Per sample, the episode's tool calls; None for single-turn samples (and older files)."""
+    greedy_tool_calls: int | None = None
 
     @property
     def n(self) -> int:

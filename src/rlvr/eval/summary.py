@@ -68,7 +68,19 @@ def summarize(prompts: Sequence[PromptRecord], ks: Sequence[int], level: float =
         summary["greedy_accuracy"] = _with_ci(np.array(greedy), ["all"], level, resamples,
                                               seed)["all"]
     summary.update(_length_stats(prompts))
+    summary.update(_tool_use(prompts))
     return summary
+
+
+def _tool_use(prompts: Sequence[PromptRecord]) -> dict[str, Any]:
+    """The share of episodes that called a tool, sampled and greedy (multi-turn results)."""
+    out: dict[str, Any] = {}
+    sampled = [int(c > 0) for p in prompts if p.tool_calls is not None for c in p.tool_calls]
+    greedy = [int(p.greedy_tool_calls > 0) for p in prompts if p.greedy_tool_calls is not None]
+    for key, flags in (("tool_use", sampled), ("greedy_tool_use", greedy)):
+        if flags:
+            out[key] = {"value": float(np.mean(flags)), "episodes": len(flags)}
+    return out
 
 
 def _length_stats(prompts: Sequence[PromptRecord]) -> dict[str, float]:

@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from rlvr.algorithms.sft import has_reference
 from rlvr.config import dump_config
 from rlvr.configs.base import ConfigError
 from rlvr.configs.run import RunConfig
@@ -30,7 +29,8 @@ from rlvr.data import quarantine
 from rlvr.launch.checks import preflight
 from rlvr.runs.session import RunSession, refuse_fresh_over_checkpoints
 from rlvr.trainer.banner import final_summary, start_banner
-from rlvr.trainer.demos import Demonstrations, heldout_sft_loss, sft_backward
+from rlvr.trainer.demos import (NO_REFERENCE, Demonstrations, heldout_sft_loss,  # noqa: F401
+                                sft_backward)
 from rlvr.trainer.loop import (close_trainer, evaluate, periodic_evaluation, save_final,
                                sync_engine)
 from rlvr.trainer.parallel import init_dist
@@ -38,9 +38,6 @@ from rlvr.trainer.trainer import Trainer, setup
 from rlvr.trainer.update import optim_step
 from rlvr.trainer.wall_budget import stop_line
 from rlvr.types import TaskRow
-
-NO_REFERENCE = "no reference answer: nothing to fine-tune on (rlvr sft)"
-
 
 def sft(cfg: RunConfig) -> dict[str, Any]:
     """Run SFT from a validated config; returns a summary like ``train``'s."""
@@ -53,11 +50,14 @@ def sft(cfg: RunConfig) -> dict[str, Any]:
     t = setup(cfg, False, init_dist(cfg))
     session = None
     try:
-        rows = usable_rows(t)
+        settings = sft_settings(t.cfg)
+        demos = Demonstrations.of(t.policy, t.cfg, settings.max_target_tokens, t.engine,
+                                  settings.turns)
+        rows = usable_rows(t, demos)
         t.cfg = sft_run_config(t.cfg, len(rows))  # steps = epochs x batches per epoch
         (t.run_dir / "config.yaml").write_text(dump_config(t.cfg))
         session = RunSession(t, False)
-        return _sft(t, session, rows, started)
+        return _sft(t, session, demos, rows, started)
     finally:
         close_trainer(t, session)
 
@@ -92,30 +92,34 @@ def sft_run_config(cfg: RunConfig, num_rows: int) -> RunConfig:
     return cfg.model_copy(update={"sft": settings, "steps": steps})
 
 
-def usable_rows(t: Trainer) -> list[TaskRow]:
-    """The train rows with a reference; the others join RUN_DIR/quarantine.json, counted."""
+def usable_rows(t: Trainer, demos: Demonstrations) -> list[TaskRow]:
+    """The train rows that make a demonstration; the others join RUN_DIR/quarantine.json with
+    the reason, counted."""
     rows = t.task.train_rows()
-    kept = [r for r in rows if has_reference(r)]
-    dropped = [(i + 1, r) for i, r in enumerate(rows) if not has_reference(r)]
+    problems = [demos.problem(r) for r in rows]
+    kept = [r for r, p in zip(rows, problems) if p is None]
+    dropped = [(i + 1, r, p) for i, (r, p) in enumerate(zip(rows, problems)) if p is not None]
     if dropped:
         source = str(getattr(t.cfg.task, "path", None) or t.task.name)
         add_to_quarantine(t.run_dir / quarantine.REPORT_NAME, source, len(rows), dropped)
-        print(f"rlvr: warning: {len(dropped)} train rows without a reference quarantined "
+        print(f"rlvr: warning: {len(dropped)} train rows without a demonstration quarantined, "
+              f"e.g. row {dropped[0][0]}: {dropped[0][2]} "
               f"(see {t.run_dir / quarantine.REPORT_NAME})", flush=True)
     if not kept:
-        raise ConfigError(f"rlvr sft: none of the {len(rows)} train rows of {t.task.name} has a "
-                          "reference answer to fine-tune on")
+        raise ConfigError(f"rlvr sft: none of the {len(rows)} train rows of {t.task.name} makes "
+                          f"a demonstration to fine-tune on (row 1: {problems[0]})")
     return kept
 
 
 def add_to_quarantine(path: Path, source: str, total: int,
-                      dropped: list[tuple[int, TaskRow]]) -> None:
-    """Append ``dropped`` (train-row position, row) to the report ``build_checked_task`` wrote."""
+                      dropped: list[tuple[int, TaskRow, str]]) -> None:
+    """Append ``dropped`` (train-row position, row, reason) to the report
+    ``build_checked_task`` wrote."""
     report = json.loads(path.read_text()) if path.is_file() else {"files": {}, "rows": []}
     counts = report["files"].setdefault(source, {"rows": total, "quarantined": 0})
     counts["quarantined"] += len(dropped)
-    report["rows"] += [{"file": source, "row": n, "row_id": r.row_id, "reason": NO_REFERENCE}
-                       for n, r in dropped]
+    report["rows"] += [{"file": source, "row": n, "row_id": r.row_id, "reason": why}
+                       for n, r, why in dropped]
     report["quarantined_rows"] = len(report["rows"])
     path.write_text(json.dumps(report, indent=1) + "\n")
 
@@ -140,9 +144,9 @@ def sft_step(t: Trainer, demos: Demonstrations, rows: list[TaskRow]) -> dict[str
             "time/update": seconds, "sft/tokens_per_s": tokens / max(seconds, 1e-9)}
 
 
-def _sft(t: Trainer, session: RunSession, rows: list[TaskRow], started: float) -> dict[str, Any]:
+def _sft(t: Trainer, session: RunSession, demos: Demonstrations, rows: list[TaskRow],
+         started: float) -> dict[str, Any]:
     cfg, settings = t.cfg, sft_settings(t.cfg)
-    demos = Demonstrations.of(t.policy, cfg, settings.max_target_tokens)
     banner = [line for line in start_banner(cfg, t.policy, t.run_dir).splitlines()
               if "per step" not in line]  # the rollout's shape: not used here
     print("\n".join(banner).replace("rlvr train", "rlvr sft", 1)

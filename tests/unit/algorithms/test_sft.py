@@ -72,3 +72,30 @@ def test_demonstration_batch_puts_the_reference_after_the_rollout_prompt():
         assert batch.completion_mask_NT[n].tolist() == [1.0] * len(target) + [0.0] * (
             3 - len(target))
     assert batch.advantages_N.tolist() == [0.5, 0.5]
+
+
+def test_turn_templates_fill_row_fields_and_leave_other_braces_alone():
+    from rlvr.trainer.demos import fill_turn
+
+    fields = {"entry": {"metadata": {"expression": "6 * 7"}}, "reference": "42"}
+    call = '<tool>{"name": "calculator", "args": {"expression": "{entry.metadata.expression}"}}'
+    assert fill_turn(call, fields, "r") == (
+        '<tool>{"name": "calculator", "args": {"expression": "6 * 7"}}')
+    assert fill_turn("so {reference}.", fields, "r") == "so 42."
+    with pytest.raises(ValueError, match="row 'r' has no field 'entry.metadata.terms'"):
+        fill_turn("{entry.metadata.terms}", fields, "r")
+
+
+def test_demonstrations_with_turns_and_their_problems():
+    from rlvr.trainer.demos import NO_REFERENCE, Demonstrations
+
+    tok = tiny_tokenizer()
+    row = TaskRow("a", "1+1", "2", {"why": "one and one"})
+    demos = Demonstrations(tok, None, None, tok.eos_token_id, 16, ("{why} make {reference}",))
+    assert demos.sample(row).text == "one and one make 2"
+    assert demos.problem(row) is None
+    assert "has no field 'why'" in demos.problem(TaskRow("b", "x", "3"))
+    two = Demonstrations(tok, None, None, tok.eos_token_id, 16, ("a", "b"))
+    assert "2 turns need a multi-turn env" in two.problem(row)
+    plain = Demonstrations(tok, None, None, tok.eos_token_id, 16)
+    assert plain.problem(TaskRow("c", "x", " ")) == NO_REFERENCE

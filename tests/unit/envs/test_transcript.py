@@ -137,3 +137,52 @@ def test_loss_mask_length_is_checked():
 
     with pytest.raises(ValueError, match="loss_mask has 1 entries for 2 completion tokens"):
         Sample(ROW, [1], [2, 3], [0.0, 0.0], "stop", "", loss_mask=[1])
+
+
+def _turn_ids(tok, family: str, text: str) -> list[int]:
+    return tok(text, add_special_tokens=False)["input_ids"] + [
+        tok.convert_tokens_to_ids(FAMILIES[family][2])]
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_replayed_demonstration_is_the_episode_the_rollout_builds(family):
+    answer = "<think>6 times 7</think>42" if family == "think_dropping" else "It is 42."
+    tok, engine, groups = run_episode(family, [CALL, answer])
+    sampled = groups[0].samples[0]
+    ctx = EnvContext(EnvConfig(name="tools", max_turns=2))
+    driver = EpisodeDriver(None, tok, lambda: ToolEnv(ctx), Limits(2, 4, 400))
+    demo = driver.replay(ROW, [_turn_ids(tok, family, CALL), _turn_ids(tok, family, answer)])
+    assert demo.prompt_ids == sampled.prompt_ids
+    assert demo.completion_ids == sampled.completion_ids and demo.loss_mask == sampled.loss_mask
+    assert demo.episode.tool_calls == 1 and demo.finish_reason == "stop"
+    assert demo.sampler_logprobs == [0.0] * len(demo.completion_ids)
+
+
+def test_a_replay_that_the_environment_ends_early_or_not_at_all_is_refused():
+    tok = family_tokenizer("chatml")
+    ctx = EnvContext(EnvConfig(name="tools", max_turns=3))
+    driver = EpisodeDriver(None, tok, lambda: ToolEnv(ctx), Limits(3, 4, 400))
+    with pytest.raises(ValueError, match="ended \\(done\\) after turn 1 of the demonstration's 2"):
+        driver.replay(ROW, [_turn_ids(tok, "chatml", "42"), _turn_ids(tok, "chatml", "42")])
+    with pytest.raises(ValueError, match="goes on after the demonstration's last turn"):
+        driver.replay(ROW, [_turn_ids(tok, "chatml", CALL)])
+
+
+def test_tool_demonstrations_hold_the_real_tool_result_as_context():
+    from rlvr.trainer.demos import Demonstrations
+
+    tok = family_tokenizer("chatml")
+    ctx = EnvContext(EnvConfig(name="tools", max_turns=2))
+    driver = EpisodeDriver(None, tok, lambda: ToolEnv(ctx), Limits(2, 4, 400))
+    call = '<tool>{"name": "calculator", "args": {"expression": "{expr}"}}</tool>'
+    demos = Demonstrations(tok, None, None, tok.convert_tokens_to_ids("<|im_end|>"), 400,
+                           (call, "{reference}"), driver)
+    sample = demos.sample(TaskRow("r", "what is 6 * 7", "42", {"expr": "6 * 7"}))
+    sources = [(s.source, s.text) for s in sample.episode.segments]
+    assert [src for src, _ in sources] == ["model", "env", "model"]
+    assert "tool result:\n42" in sources[1][1] and sources[2][1].startswith("42")
+    batch = demos.batch([sample.row])
+    mask_T = batch.completion_mask_NT[0, :len(sample.loss_mask)]
+    assert mask_T.tolist() == sample.loss_mask and 0 < sum(sample.loss_mask) < len(mask_T)
+    small = Demonstrations(tok, None, None, demos.stop_id, 10, (call, "{reference}"), driver)
+    assert "over sft.max_target_tokens=10" in small.problem(sample.row)

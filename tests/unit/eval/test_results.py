@@ -53,3 +53,16 @@ def test_summary_by_hand():
     assert s["mean_score"]["value"] == pytest.approx(2.5 / 4)
     assert s["greedy_accuracy"]["value"] == 1.0
     assert s["length_mean"] == pytest.approx(17 / 7)  # 5 x 3 tokens + 2 x 1 token
+
+
+def test_tool_use_shares_by_hand_and_absent_for_single_turn():
+    multi = [PromptRecord("a", [1.0, 0.0], ["1", "2"], ["stop"] * 2, [5, 6], greedy_correct=True,
+                          tool_calls=[1, 0], greedy_tool_calls=2),
+             PromptRecord("b", [1.0, 1.0], ["3", "3"], ["stop"] * 2, [5, 6], greedy_correct=True,
+                          tool_calls=[3, 1], greedy_tool_calls=0)]
+    s = summarize(multi, [1])
+    assert s["tool_use"] == {"value": 0.75, "episodes": 4}  # 3 of 4 sampled episodes call
+    assert s["greedy_tool_use"] == {"value": 0.5, "episodes": 2}
+    single = [PromptRecord("a", [1.0], ["1"], ["stop"], [5])]
+    assert "tool_use" not in summarize(single, [1])
+    assert PromptRecord.from_json(multi[0].to_json()) == multi[0]
