@@ -1,6 +1,7 @@
 """Decode throughput of rlvr's static-cache loop against its bounds, per weight format.
 
     .venv/bin/python benchmarks/decode.py [--weights full,int8] [--rows 64] [--tokens 32]
+    .venv/bin/python benchmarks/decode.py --weights full,full+compile --label compile
 
 Decodes the quickstart's prompts (chain_sum, 8 prompts x 8 samples) with the embedded
 SmolLM2-135M-Instruct, no stop tokens (every row writes every token, so the work is exactly
@@ -80,36 +81,59 @@ def matmul_params(model) -> int:
     """Parameters of every matrix a decode step multiplies (the LM head included)."""
     total = 0
     for module in model.modules():
-        if isinstance(module, torch.nn.Linear):
-            total += module.in_features * module.out_features
-        elif type(module).__name__ == "Int8Linear":
+        if isinstance(module, torch.nn.Linear) or type(module).__name__ == "Int8Linear":
             total += module.in_features * module.out_features
     return total
+
+
+def compiled_step(mode: str):
+    """``torch.compile`` of one decode step (the try of issue 17, point 2): the cache slice and
+    the live rows change every step, so shapes are marked dynamic."""
+    from rlvr.rollout import decode
+
+    eager = decode.decode_step
+    return eager, torch.compile(eager, dynamic=True, mode=None if mode == "default" else mode)
 
 
 def run(weights: str, rows: int, tokens: int, facts_peaks: dict, autocast: str) -> dict:
     from rlvr.configs.run import ModelConfig
     from rlvr.models.fastpath import Decoder
     from rlvr.models.loader import load_policy
+    from rlvr.rollout import decode
     from rlvr.rollout.decode import Sampler, static_decode
 
     policy = load_policy(ModelConfig(autocast=autocast))
     prompts = quickstart_prompts(policy.tokenizer)
     group = max(1, rows // len(prompts))
-    model = decode_model(policy, weights)
+    model = decode_model(policy, weights.split("+")[0])
     dec = Decoder(model)
 
     def once():
         sampler = Sampler(1.0, 1.0, False, [], seeds=list(range(len(prompts))),
                           group_size=group)
         with policy.autocast():
-            static_decode(dec, prompts, group, tokens, sampler, policy.tokenizer.pad_token_id,
-                          torch.device("cpu"))
+            return static_decode(dec, prompts, group, tokens, sampler,
+                                 policy.tokenizer.pad_token_id, torch.device("cpu"))
 
-    seconds = best_seconds(once, budget_s=0.0, min_reps=3)
+    extra = {}
+    if "+compile" in weights:  # e.g. full+compile: eager tokens first, for the equivalence
+        eager_tokens = once().tokens_NT
+        eager, compiled = compiled_step("default")
+        decode.decode_step = compiled
+        try:
+            started = time.perf_counter()
+            same = once().tokens_NT
+            extra = {"compile_first_call_s": time.perf_counter() - started,
+                     "tokens_equal_to_eager": bool(torch.equal(same, eager_tokens)),
+                     "token_agreement": float((same == eager_tokens).float().mean())}
+            seconds = best_seconds(once, budget_s=0.0, min_reps=3)
+        finally:
+            decode.decode_step = eager
+    else:
+        seconds = best_seconds(once, budget_s=0.0, min_reps=3)
     n_rows = group * len(prompts)
     params = matmul_params(model)
-    dtype = "int8" if weights == "int8" else ("bf16" if policy.autocast_dtype else "fp32")
+    dtype = "int8" if weights.startswith("int8") else ("bf16" if policy.autocast_dtype else "fp32")
     bytes_per = {"int8": 1, "bf16": 2, "fp32": 4}[dtype]
     peak = facts_peaks["int8_gops" if dtype == "int8" else f"{dtype}_gflops"] * 1e9
     read_s = params * bytes_per / (facts_peaks["read_gbs"] * 1e9)
@@ -119,7 +143,7 @@ def run(weights: str, rows: int, tokens: int, facts_peaks: dict, autocast: str) 
             "seconds": seconds, "tokens_per_s": n_rows * tokens / seconds,
             "step_ms": step_s * 1e3, "bound_weight_read_ms": read_s * 1e3,
             "bound_compute_ms": compute_s * 1e3,
-            "vs_bound": step_s / max(read_s, compute_s), "matmul_params": params}
+            "vs_bound": step_s / max(read_s, compute_s), "matmul_params": params, **extra}
 
 
 def main() -> int:

@@ -234,10 +234,18 @@ def decode_step(dec: Decoder, cache: KVCache, token_B: torch.Tensor) -> torch.Te
     return dec.head(h_B1E)[:, 0]
 
 
+def compiled_decode_step():
+    """``decode_step`` under ``torch.compile`` with dynamic shapes (the cache length and the
+    live rows change every step), so one compilation serves a whole rollout and the next."""
+    return torch.compile(decode_step, dynamic=True)
+
+
 @torch.no_grad()
 def static_decode(dec: Decoder, prompts: list[list[int]], group_size: int, max_new_tokens: int,
-                  sampler: Sampler, pad_id: int, device: torch.device) -> DecodeResult:
-    """``group_size`` completions of each prompt, at most ``max_new_tokens`` each."""
+                  sampler: Sampler, pad_id: int, device: torch.device,
+                  step=decode_step) -> DecodeResult:
+    """``group_size`` completions of each prompt, at most ``max_new_tokens`` each; ``step`` is
+    ``decode_step`` or a compiled copy of it (``compiled_decode_step``)."""
     cache, logits_UV = prefill(dec, prompts, group_size, max_new_tokens, pad_id, device)
     logits_BV = logits_UV.repeat_interleave(group_size, dim=0)
     N = len(prompts) * group_size
@@ -260,7 +268,7 @@ def static_decode(dec: Decoder, prompts: list[list[int]], group_size: int, max_n
             keep_B = live_B.nonzero().squeeze(1)
             cache.keep(keep_B)
             token_B, live_B = token_B[keep_B], live_B[keep_B]
-        logits_BV = decode_step(dec, cache, token_B)
+        logits_BV = step(dec, cache, token_B)
     certainty = None
     if sampler.record_certainty:
         steps = torch.stack(sampler.certainty, dim=1)

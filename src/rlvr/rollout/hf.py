@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 import torch
 
+from rlvr.configs.base import ConfigError
 from rlvr.models.fastpath import Decoder, fast_path_blocker
 from rlvr.models.loader import Policy, stop_token_ids
 from rlvr.models.lora import is_lora
-from rlvr.rollout.decode import Sampler, left_pad, row_seed, static_decode
+from rlvr.rollout.decode import (Sampler, compiled_decode_step, left_pad, row_seed,
+                                 static_decode)
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rollout.int8 import Int8Copy
 from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
@@ -31,13 +33,20 @@ class HFEngine(TokenGroupEngine):
 
     def __init__(self, policy: Policy, system_prompt: str | None, instruction: str | None,
                  batch_size: int, decoder: str = "auto", max_batch_rows: int | None = None,
-                 weights: str = "full") -> None:
+                 weights: str = "full", compile: bool = False) -> None:
         self.policy = policy
+        self.compile = compile
+        """torch.compile the static decoder's step (built at the first static rollout)."""
+        self._step = None
+        self._decoder: tuple[object, Decoder] | None = None  # (the model, its Decoder)
         self.weights = weights
         """'full': decode the trained weights; 'int8': a W8A8 copy (rollout/int8.py)."""
         self._int8: Int8Copy | None = None
         self.tokenizer = policy.tokenizer
         self.decoder = pick_decoder(decoder, policy.model)
+        if compile and self.decoder != "static":
+            raise ConfigError("rollout.engine.compile compiles the static decoder's step; this "
+                             f"engine decodes with {self.decoder!r}")
         self.system_prompt = system_prompt
         self.instruction = instruction
         self.batch_size = batch_size
@@ -55,7 +64,8 @@ class HFEngine(TokenGroupEngine):
         knobs = cfg.rollout.engine
         engine = cls(policy, cfg.task.system_prompt, cfg.task.instruction,
                      max(knobs.batch_size, min_batch), decoder=knobs.decoder,
-                     max_batch_rows=knobs.max_batch_rows, weights=knobs.weights)
+                     max_batch_rows=knobs.max_batch_rows, weights=knobs.weights,
+                     compile=getattr(knobs, "compile", False))
         engine.record_self_certainty = cfg.reward.needs_self_certainty
         return engine
 
@@ -151,10 +161,25 @@ class HFEngine(TokenGroupEngine):
                           row_temperatures=row_temperatures(params, len(prompts), sample_start,
                                                             group_size),
                           position_temperatures=position_temperatures(params))
-        out = static_decode(Decoder(self.decode_model()), prompts, group_size,
+        out = static_decode(self._static_decoder(), prompts, group_size,
                             params.max_new_tokens, sampler, self.policy.tokenizer.pad_token_id,
-                            self.policy.device)
+                            self.policy.device, **self._step_kwargs())
         return out.tokens_NT, out.logprobs_NT, out.certainty_NT
+
+    def _static_decoder(self) -> Decoder:
+        """The Decoder of the model decoded now, kept while that model is (a compiled step
+        guards on the objects it reads, so a new wrapper per call would recompile)."""
+        model = self.decode_model()
+        if self._decoder is None or self._decoder[0] is not model:
+            self._decoder = (model, Decoder(model))
+        return self._decoder[1]
+
+    def _step_kwargs(self) -> dict:
+        if not self.compile:
+            return {}
+        if self._step is None:
+            self._step = compiled_decode_step()
+        return {"step": self._step}
 
     def _hf_generate(self, prompts: list[list[int]], group_size: int, params: SamplingParams):
         """transformers ``generate`` (any model it supports)."""

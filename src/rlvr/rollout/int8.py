@@ -41,8 +41,8 @@ class Int8Linear(torch.nn.Module):
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.register_buffer("weight_KN", torch.empty(0, dtype=torch.int8), persistent=False)
         self.register_buffer("scale_1N", torch.empty(0), persistent=False)
-        bias = None if linear.bias is None else linear.bias.detach().float().clone()
-        self.register_buffer("bias_N", bias, persistent=False)
+        self.register_buffer("bias_N", None if linear.bias is None else torch.empty(0),
+                             persistent=False)  # filled by requantize
         self.requantize(linear)
 
     @torch.no_grad()
