@@ -58,7 +58,7 @@ def work_overrides(args: argparse.Namespace, run_dir: Path) -> list[str]:
             "rollout.top_p=1.0", "optim.lr=1e-5", "optim.warmup_steps=0",
             f"optim.micro_batch_size={args.micro_batch}", "algorithm=grpo", "eval=null",
             "checkpoint.every=0", "log.tensorboard=false", "log.progress=false",
-            f"log.run_dir={run_dir}"]
+            f"log.run_dir={run_dir}", f"rollout.engine.weights={args.rlvr_weights}"]
 
 
 def load_work_config(args: argparse.Namespace, run_dir: Path):
@@ -438,7 +438,7 @@ class Worker:
         command = [sys.executable, __file__, "--worker", name, "--steps", str(args.steps),
                    "--max-new-tokens", str(args.max_new_tokens),
                    "--micro-batch", str(args.micro_batch), "--run-dir", args.run_dir,
-                   "--dtype", args.dtype]
+                   "--dtype", args.dtype, "--rlvr-weights", args.rlvr_weights]
         if args.trl_gradient_checkpointing:
             command.append("--trl-gradient-checkpointing")
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -528,7 +528,8 @@ def build_result(args, peak, workers, records, done) -> dict:
                  "prompts_per_step": 4, "group_size": 8, "max_new_tokens": args.max_new_tokens,
                  "temperature": 1.0, "lr": 1e-5, "kl": None, "optimizer_steps_per_batch": 1,
                  "micro_batch": args.micro_batch, "dtype_flag": args.dtype_flag,
-                 "dtype": args.dtype, "weights": "fp32" + (
+                 "dtype": args.dtype, "rlvr_rollout_weights": args.rlvr_weights,
+                 "weights": "fp32" + (
                      " + bf16 autocast" if args.dtype == "bf16" else " (no autocast)")},
         f"peak_{args.dtype}_matmul_gflops": round(peak, 1),
         "identical_prompts_each_step": check_identical_prompts(records),
@@ -593,6 +594,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--peak-seconds", type=float, default=3.0,
                         help="time budget of the matmul peak measurement (dtype used only)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--rlvr-weights", choices=["full", "int8"], default="full",
+                        help="rlvr's rollout.engine.weights (int8: W8A8 decode with the "
+                             "off-policy correction; TRL has no counterpart)")
     parser.add_argument("--micro-batch", type=int, default=16,
                         help="sequences per forward/backward, both frameworks (32 = one pass)")
     parser.add_argument("--quick", action="store_true", help="2 steps of 16 new tokens")

@@ -27,6 +27,9 @@ def test_banner_eta_and_summary_survive_a_resume(tiny_model_dir, tmp_path):
     assert re.search(r"first step took \d+\.\d s; about \d+ s left \(\d+ s training \+ \d+ s "
                      r"final evaluation\)", out), out
     assert (tmp_path / "run" / "eval_before.json").is_file()
+    import json
+    settings = json.loads((tmp_path / "run" / "eval_before.json").read_text())["settings"]
+    assert settings["prompts_per_batch"] == 64  # eval.prompts_per_batch: all held-out rows at once
 
     resumed = rlvr_train(args + ["--resume", str(tmp_path / "run")])
     assert resumed.returncode == 0, resumed.stderr[-3000:]

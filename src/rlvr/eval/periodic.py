@@ -46,10 +46,11 @@ def periodic_eval(engine: Engine, task: Any, cfg: PeriodicEvalConfig, step: int,
 
 def greedy_eval(engine: Engine, task: Any, rows: list[TaskRow], max_new_tokens: int,
                 out_path: str | Path, model_name: str, scorer: Scorer | None = None,
-                seed: int = 0) -> EvalResult:
+                seed: int = 0, prompts_per_batch: int = 8) -> EvalResult:
     """Greedy accuracy on ``rows`` (with one sampled completion each), written to ``out_path``."""
     Path(out_path).unlink(missing_ok=True)  # before / after of a fresh run start afresh
-    settings = EvalSettings(n=1, max_new_tokens=max_new_tokens, seed=seed, greedy=True)
+    settings = EvalSettings(n=1, max_new_tokens=max_new_tokens, seed=seed, greedy=True,
+                            prompts_per_batch=prompts_per_batch)
     return evaluate(engine, task, rows, settings, model_name, out_path, progress=False,
                     scorer=scorer)
 

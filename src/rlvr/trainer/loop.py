@@ -199,7 +199,12 @@ def greedy_evaluation(t: Trainer, label: str):
     return on_rank0(t, lambda: greedy_eval(t.engine, t.task, t.task.eval_rows(), max_new,
                                            t.run_dir / f"eval_{label}.json",
                                            f"{t.cfg.model.name}@{label}", _scorer(t),
-                                           seed=t.cfg.seed), None)
+                                           seed=t.cfg.seed,
+                                           prompts_per_batch=_eval_batch(t)), None)
+
+
+def _eval_batch(t: Trainer) -> int:
+    return t.cfg.eval.prompts_per_batch if t.cfg.eval is not None else 8
 
 
 def save_final(t: Trainer) -> Path:
