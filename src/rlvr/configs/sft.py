@@ -25,9 +25,9 @@ class SftConfig(Node):
     turns: list[str] | None = None
     """The model turns of each demonstration, as templates over the row: ``{reference}``,
     ``{prompt}`` and the row's metadata, dicts walked with dots (``{entry.metadata.expression}``
-    for a reasoning-gym row); other braces are literal. With an ``env``, each demonstration is an episode of it: the
-    environment answers between the turns (its tokens are context, not trained) and the last
-    turn must end the episode. None: the reference is the one turn."""
+    for a reasoning-gym row); other braces are literal. With an ``env``, each demonstration
+    is an episode of it: the environment answers between the turns (its tokens are context,
+    not trained) and the last turn must end the episode. None: the reference is the one turn."""
 
     @field_validator("turns")
     @classmethod
