@@ -86,15 +86,6 @@ def matmul_params(model) -> int:
     return total
 
 
-def compiled_step(mode: str):
-    """``torch.compile`` of one decode step (the try of issue 17, point 2): the cache slice and
-    the live rows change every step, so shapes are marked dynamic."""
-    from rlvr.rollout import decode
-
-    eager = decode.decode_step
-    return eager, torch.compile(eager, dynamic=True, mode=None if mode == "default" else mode)
-
-
 def run(weights: str, rows: int, tokens: int, facts_peaks: dict, autocast: str) -> dict:
     from rlvr.configs.run import ModelConfig
     from rlvr.models.fastpath import Decoder
@@ -108,29 +99,24 @@ def run(weights: str, rows: int, tokens: int, facts_peaks: dict, autocast: str) 
     model = decode_model(policy, weights.split("+")[0])
     dec = Decoder(model)
 
-    def once():
+    step = decode.compiled_decode_step() if "+compile" in weights else decode.decode_step
+
+    def once(step=step):
         sampler = Sampler(1.0, 1.0, False, [], seeds=list(range(len(prompts))),
                           group_size=group)
         with policy.autocast():
             return static_decode(dec, prompts, group, tokens, sampler,
-                                 policy.tokenizer.pad_token_id, torch.device("cpu"))
+                                 policy.tokenizer.pad_token_id, torch.device("cpu"), step)
 
     extra = {}
     if "+compile" in weights:  # e.g. full+compile: eager tokens first, for the equivalence
-        eager_tokens = once().tokens_NT
-        eager, compiled = compiled_step("default")
-        decode.decode_step = compiled
-        try:
-            started = time.perf_counter()
-            same = once().tokens_NT
-            extra = {"compile_first_call_s": time.perf_counter() - started,
-                     "tokens_equal_to_eager": bool(torch.equal(same, eager_tokens)),
-                     "token_agreement": float((same == eager_tokens).float().mean())}
-            seconds = best_seconds(once, budget_s=0.0, min_reps=3)
-        finally:
-            decode.decode_step = eager
-    else:
-        seconds = best_seconds(once, budget_s=0.0, min_reps=3)
+        eager_tokens = once(decode.decode_step).tokens_NT
+        started = time.perf_counter()
+        same = once().tokens_NT
+        extra = {"compile_first_call_s": time.perf_counter() - started,
+                 "tokens_equal_to_eager": bool(torch.equal(same, eager_tokens)),
+                 "token_agreement": float((same == eager_tokens).float().mean())}
+    seconds = best_seconds(once, budget_s=0.0, min_reps=3)
     n_rows = group * len(prompts)
     params = matmul_params(model)
     dtype = "int8" if weights.startswith("int8") else ("bf16" if policy.autocast_dtype else "fp32")

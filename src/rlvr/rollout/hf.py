@@ -65,7 +65,7 @@ class HFEngine(TokenGroupEngine):
         engine = cls(policy, cfg.task.system_prompt, cfg.task.instruction,
                      max(knobs.batch_size, min_batch), decoder=knobs.decoder,
                      max_batch_rows=knobs.max_batch_rows, weights=knobs.weights,
-                     compile=getattr(knobs, "compile", False))
+                     compile=knobs.compile)
         engine.record_self_certainty = cfg.reward.needs_self_certainty
         return engine
 
