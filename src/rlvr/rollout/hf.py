@@ -20,6 +20,8 @@ from rlvr.rollout.decode import (Sampler, compiled_decode_step, left_pad, row_se
                                  static_decode)
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rollout.int8 import Int8Copy
+from rlvr.rollout.linear_copy import LinearSwapCopy
+from rlvr.rollout.onednn import OneDNNCopy
 from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.rollout.temperatures import position_temperatures, row_temperatures
@@ -40,8 +42,12 @@ class HFEngine(TokenGroupEngine):
         self._step = None
         self._decoder: tuple[object, Decoder] | None = None  # (the model, its Decoder)
         self.weights = weights
-        """'full': decode the trained weights; 'int8': a W8A8 copy (rollout/int8.py)."""
-        self._int8: Int8Copy | None = None
+        """'full': decode the trained weights; 'int8': a W8A8 copy (rollout/int8.py);
+        'onednn': a oneDNN-packed copy in the same precision (rollout/onednn.py)."""
+        self._swapped: LinearSwapCopy | None = None
+        if weights == "onednn" and torch.device(policy.device).type != "cpu":
+            raise ConfigError("rollout.engine.weights=onednn packs the weights for oneDNN's CPU "
+                              f"kernels; the policy is on {policy.device}: use weights=full")
         self.tokenizer = policy.tokenizer
         self.decoder = pick_decoder(decoder, policy.model)
         if compile and self.decoder != "static":
@@ -78,25 +84,26 @@ class HFEngine(TokenGroupEngine):
 
     def decode_model(self):
         """The model rollouts run: the policy itself, or for LoRA its merged inference copy
-        (rollout/inference_copy.py; built at the first rollout); with ``weights='int8'`` an
-        int8 copy of that (rollout/int8.py, built at the first rollout)."""
+        (rollout/inference_copy.py; built at the first rollout); with ``weights='int8'`` or
+        ``'onednn'`` a copy of that with swapped linear layers (built at the first rollout)."""
         model = self.policy.model
         if is_lora(model):
             if self._inference is None:
                 dtype = None if self.weights == "int8" else self.policy.autocast_dtype
                 self._inference = InferenceCopy(model, dtype)
             model = self._inference.model
-        if self.weights != "int8":
+        if self.weights == "full":
             return model
-        if self._int8 is None:
-            self._int8 = Int8Copy(model)
-        return self._int8.model
+        if self._swapped is None:
+            self._swapped = (Int8Copy(model) if self.weights == "int8" else
+                             OneDNNCopy(model, self.policy.autocast_dtype))
+        return self._swapped.model
 
     def _before_generate(self) -> None:
         if self._inference is not None:  # the adapters may have changed since (a step, a resume)
             self._inference.refresh()
-        if self._int8 is not None:  # requantize from the weights trained since
-            self._int8.refresh()
+        if self._swapped is not None:  # reload from the weights trained since
+            self._swapped.refresh()
 
     def _complete(self, requests: Sequence[TokenRequest]) -> list[list[TokenCompletion]]:
         """Requests with the same n and sampling parameters decode as one batch. Seeded ones

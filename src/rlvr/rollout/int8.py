@@ -17,10 +17,11 @@ the trained weights at the start of each rollout.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
+
+from rlvr.rollout.linear_copy import LinearSwapCopy
 
 QMAX = 127
 
@@ -42,11 +43,11 @@ class Int8Linear(torch.nn.Module):
         self.register_buffer("weight_KN", torch.empty(0, dtype=torch.int8), persistent=False)
         self.register_buffer("scale_1N", torch.empty(0), persistent=False)
         self.register_buffer("bias_N", None if linear.bias is None else torch.empty(0),
-                             persistent=False)  # filled by requantize
-        self.requantize(linear)
+                             persistent=False)  # filled by load
+        self.load(linear)
 
     @torch.no_grad()
-    def requantize(self, linear: torch.nn.Linear) -> None:
+    def load(self, linear: torch.nn.Linear) -> None:
         """Quantize ``linear``'s current weight (and copy its bias) into this layer."""
         q_NK, scale_N1 = quantize_rows(linear.weight.detach())
         self.weight_KN = q_NK.t().contiguous()  # _int_mm wants [K, N]
@@ -63,35 +64,9 @@ class Int8Linear(torch.nn.Module):
         return y_MN.reshape(*lead, self.out_features).to(x.dtype)
 
 
-class Int8Copy:
+class Int8Copy(LinearSwapCopy):
     """A frozen copy of a causal LM whose every ``nn.Linear`` is an ``Int8Linear`` (the LM head
-    too, with its own copy of a tied embedding), kept in step with the source by ``refresh``."""
+    too, with its own copy of a tied embedding), requantized from the source by ``refresh``."""
 
     def __init__(self, source: Any) -> None:
-        self.source = source
-        linears = {name for name, m in source.named_modules() if isinstance(m, torch.nn.Linear)}
-        if not linears:
-            raise ValueError("rollout.engine.weights=int8: the model has no nn.Linear layers")
-        # Linear matrices are not copied (they are requantized); every other parameter
-        # (embeddings, norms; a tied embedding too) is shared with the source, so it is always
-        # the trained value without a copy.
-        memo: dict[int, Any] = {id(p): p for p in source.parameters()}
-        tied = {id(m.weight) for m in source.modules() if isinstance(m, torch.nn.Embedding)}
-        for name in linears:
-            weight = source.get_submodule(name).weight
-            if id(weight) not in tied:
-                memo[id(weight)] = torch.empty(0)
-        self.model = copy.deepcopy(source, memo).eval()
-        self.pairs = []
-        for name in sorted(linears):
-            parent_name, _, child = name.rpartition(".")
-            parent = self.model.get_submodule(parent_name) if parent_name else self.model
-            layer = Int8Linear(source.get_submodule(name))
-            setattr(parent, child, layer)
-            self.pairs.append((layer, source.get_submodule(name)))
-
-    @torch.no_grad()
-    def refresh(self) -> None:
-        """Requantize every layer from the source's current weights (after optimizer steps)."""
-        for layer, linear in self.pairs:
-            layer.requantize(linear)
+        super().__init__(source, Int8Linear, "int8")
