@@ -1,6 +1,6 @@
 """Decode throughput of rlvr's static-cache loop against its bounds, per weight format.
 
-    .venv/bin/python benchmarks/decode.py [--weights full,int8] [--rows 64] [--tokens 32]
+    .venv/bin/python benchmarks/decode.py [--weights full,int8,onednn] [--rows 64] [--tokens 32]
     .venv/bin/python benchmarks/decode.py --weights full,full+compile --label compile
 
 Decodes the quickstart's prompts (chain_sum, 8 prompts x 8 samples) with the embedded
@@ -74,6 +74,10 @@ def decode_model(policy, weights: str):
         from rlvr.rollout.int8 import Int8Copy
 
         return Int8Copy(policy.model).model
+    if weights == "onednn":
+        from rlvr.rollout.onednn import OneDNNCopy
+
+        return OneDNNCopy(policy.model, policy.autocast_dtype).model
     return policy.model
 
 
@@ -81,7 +85,8 @@ def matmul_params(model) -> int:
     """Parameters of every matrix a decode step multiplies (the LM head included)."""
     total = 0
     for module in model.modules():
-        if isinstance(module, torch.nn.Linear) or type(module).__name__ == "Int8Linear":
+        if isinstance(module, torch.nn.Linear) or type(module).__name__ in (
+                "Int8Linear", "OneDNNLinear"):
             total += module.in_features * module.out_features
     return total
 

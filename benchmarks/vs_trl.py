@@ -594,7 +594,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--peak-seconds", type=float, default=3.0,
                         help="time budget of the matmul peak measurement (dtype used only)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--rlvr-weights", choices=["full", "int8"], default="full",
+    parser.add_argument("--rlvr-weights", choices=["full", "int8", "onednn"], default="full",
                         help="rlvr's rollout.engine.weights (int8: W8A8 decode with the "
                              "off-policy correction; TRL has no counterpart)")
     parser.add_argument("--micro-batch", type=int, default=16,

@@ -54,6 +54,9 @@ class Decoder:
         self.num_kv_heads = config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.num_heads
         self.layers = list(self.base.layers)
+        # A bool fixed here: under torch.compile(dynamic=True) a comparison of the two int
+        # attributes would be a SymBool, which scaled_dot_product_attention refuses.
+        self.enable_gqa = bool(self.num_heads != self.num_kv_heads)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.base.embed_tokens(ids)
@@ -86,7 +89,7 @@ class Decoder:
         """Scaled dot-product attention with the layer's scaling; ``mask`` is True where allowed."""
         return F.scaled_dot_product_attention(q_BHTD, k_BKSD, v_BKSD, attn_mask=mask_B1TS,
                                               scale=layer.self_attn.scaling,
-                                              enable_gqa=self.num_heads != self.num_kv_heads)
+                                              enable_gqa=self.enable_gqa)
 
     def head(self, h_BTE: torch.Tensor) -> torch.Tensor:
         """Logits from the last hidden states: final norm, then the LM head."""

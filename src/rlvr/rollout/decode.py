@@ -18,6 +18,7 @@ Equality with ``generate`` on a fixed seed is tested in tests/unit/test_fast_dec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -214,30 +215,45 @@ def _expand_to_slots(x_UKPD: torch.Tensor, group_size: int, slots: int,
     return out
 
 
-def decode_step(dec: Decoder, cache: KVCache, token_B: torch.Tensor) -> torch.Tensor:
-    """Feed one token per cache row, append its keys/values, return the next logits_BV."""
+def decode_step(dec: Decoder, cache: KVCache, token_B: torch.Tensor,
+                forward=None) -> torch.Tensor:
+    """Feed one token per cache row, append its keys/values, return the next logits_BV;
+    ``forward``: ``step_forward`` or a compiled copy of it."""
     slot = cache.length
     cache.valid_BS[:, slot] = True
-    positions_B1 = cache.positions_B[:, None]
-    h_B1E = dec.embed(token_B[:, None])
-    cos, sin = dec.rope(h_B1E, positions_B1)
-    mask_B11S = cache.valid_BS[:, None, None, :slot + 1]
-    for layer, keys, values in zip(dec.layers, cache.keys, cache.values):
-        q_B1HD, k_B1KD, v_B1KD = dec.qkv(layer, h_B1E, cos, sin)
-        keys[:, :, slot] = k_B1KD[:, 0]
-        values[:, :, slot] = v_B1KD[:, 0]
-        attn = dec.attend(layer, q_B1HD.transpose(1, 2), keys[:, :, :slot + 1],
-                          values[:, :, :slot + 1], mask_B11S)
-        h_B1E = dec.finish_layer(layer, h_B1E, attn)
+    logits_BV = (forward or step_forward)(dec, cache.keys, cache.values,
+                                          cache.valid_BS[:, None, None, :slot + 1],
+                                          cache.positions_B[:, None], token_B,
+                                          torch.tensor([slot], device=token_B.device))
     cache.length += 1
     cache.positions_B += 1
+    return logits_BV
+
+
+def step_forward(dec: Decoder, keys: list[torch.Tensor], values: list[torch.Tensor],
+                 mask_B11S: torch.Tensor, positions_B1: torch.Tensor, token_B: torch.Tensor,
+                 slot_1: torch.Tensor) -> torch.Tensor:
+    """The model part of a step: writes each layer's keys/values at ``slot_1``, returns
+    logits_BV. Everything that changes between steps is a tensor argument (the slot too; the
+    filled length is the mask's), so one dynamic compilation serves every step."""
+    S = mask_B11S.shape[-1]
+    h_B1E = dec.embed(token_B[:, None])
+    cos, sin = dec.rope(h_B1E, positions_B1)
+    for layer, keys_BKSD, values_BKSD in zip(dec.layers, keys, values):
+        q_B1HD, k_B1KD, v_B1KD = dec.qkv(layer, h_B1E, cos, sin)
+        keys_BKSD.index_copy_(2, slot_1, k_B1KD.transpose(1, 2).to(keys_BKSD.dtype))
+        values_BKSD.index_copy_(2, slot_1, v_B1KD.transpose(1, 2).to(values_BKSD.dtype))
+        attn = dec.attend(layer, q_B1HD.transpose(1, 2), keys_BKSD[:, :, :S],
+                          values_BKSD[:, :, :S], mask_B11S)
+        h_B1E = dec.finish_layer(layer, h_B1E, attn)
     return dec.head(h_B1E)[:, 0]
 
 
 def compiled_decode_step():
-    """``decode_step`` under ``torch.compile`` with dynamic shapes (the cache length and the
-    live rows change every step), so one compilation serves a whole rollout and the next."""
-    return torch.compile(decode_step, dynamic=True)
+    """``decode_step`` with its model part under ``torch.compile`` (dynamic shapes: the cache
+    length and the live rows change every step), so one compilation serves a whole rollout
+    and the next."""
+    return functools.partial(decode_step, forward=torch.compile(step_forward, dynamic=True))
 
 
 @torch.no_grad()

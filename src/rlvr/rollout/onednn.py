@@ -16,11 +16,30 @@ Each layer is reloaded from the trained weights at the start of every rollout (a
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import Any
 
 import torch
 
 from rlvr.rollout.linear_copy import LinearSwapCopy
+
+_LAYERS: weakref.WeakValueDictionary[int, OneDNNLinear] = weakref.WeakValueDictionary()
+_NEXT_ID = itertools.count()
+
+
+@torch.library.custom_op("rlvr::onednn_linear", mutates_args=())
+def onednn_linear(x_MK: torch.Tensor, layer_id: int, out_features: int) -> torch.Tensor:
+    """Layer ``layer_id``'s product, as one opaque op: ``torch.compile`` (which cannot trace
+    oneDNN-layout tensors) calls it between the kernels it fuses (rollout.engine.compile)."""
+    layer = _LAYERS[layer_id]
+    return torch.ops.mkldnn._linear_pointwise(x_MK, layer.weight_mkldnn, layer.bias_N, "none",
+                                              [None], "")
+
+
+@onednn_linear.register_fake
+def _(x_MK: torch.Tensor, layer_id: int, out_features: int) -> torch.Tensor:
+    return x_MK.new_empty(x_MK.shape[0], out_features)
 
 
 def onednn_available() -> bool:
@@ -36,6 +55,8 @@ class OneDNNLinear(torch.nn.Module):
         self.dtype = dtype
         self.weight_mkldnn: torch.Tensor | None = None
         self.bias_N: torch.Tensor | None = None
+        self.layer_id = next(_NEXT_ID)
+        _LAYERS[self.layer_id] = self
         self.load(linear)
 
     @torch.no_grad()
@@ -47,8 +68,11 @@ class OneDNNLinear(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
         x_MK = x.reshape(-1, self.in_features).to(self.dtype).contiguous()
-        y_MN = torch.ops.mkldnn._linear_pointwise(x_MK, self.weight_mkldnn, self.bias_N,
-                                                  "none", [None], "")
+        if torch.compiler.is_compiling():
+            y_MN = onednn_linear(x_MK, self.layer_id, self.out_features)
+        else:  # the direct call: no custom-op dispatch on each of a step's ~200 products
+            y_MN = torch.ops.mkldnn._linear_pointwise(x_MK, self.weight_mkldnn, self.bias_N,
+                                                      "none", [None], "")
         return y_MN.reshape(*lead, self.out_features)
 
 
