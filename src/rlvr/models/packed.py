@@ -22,6 +22,7 @@ from torch.utils.checkpoint import checkpoint
 
 from rlvr.models.fastpath import Decoder
 from rlvr.models.prefix import distinct_prompts
+from rlvr.models.target_logprob import target_logprob
 from rlvr.types import TrainBatch
 
 HEAD_CHUNK_TOKENS = 2048
@@ -186,19 +187,14 @@ def _head_logprobs(dec: Decoder, h_ME: torch.Tensor, target_M: torch.Tensor,
     (None when ``entropy='off'``; computed outside the graph unless ``entropy='grad'``)."""
     logits_MV = dec.head(h_ME)
     if isinstance(temperature, torch.Tensor):  # one per token (row or schedule temperatures)
-        logp_MV = torch.log_softmax(logits_MV.float() / temperature[:, None], dim=-1)
+        logits_MV = logits_MV.float() / temperature[:, None]
     elif temperature != 1.0:
-        logp_MV = torch.log_softmax(logits_MV.float() / temperature, dim=-1)
-    else:  # reads the bf16 logits and writes fp32: no separate cast pass
-        logp_MV = torch.log_softmax(logits_MV, dim=-1, dtype=torch.float32)
+        logits_MV = logits_MV.float() / temperature
+    if entropy != "grad":  # one exp pass, the gradient formed in place (models/target_logprob.py)
+        return target_logprob(logits_MV, target_M, with_entropy=entropy == "detached")
+    logp_MV = torch.log_softmax(logits_MV, dim=-1, dtype=torch.float32)
     logp_M = logp_MV.gather(1, target_M[:, None]).squeeze(1)
-    if entropy == "grad":
-        return logp_M, -(logp_MV.exp() * logp_MV).sum(-1)
-    if entropy == "off":
-        return logp_M, None
-    with torch.no_grad(), torch.autocast(logp_MV.device.type, enabled=False):
-        logp_M1V = logp_MV.detach()[:, None, :]  # sum_v p_v log p_v: one fp32 dot per row
-        return logp_M, -torch.bmm(logp_M1V.exp(), logp_M1V.transpose(1, 2)).view(-1)
+    return logp_M, -(logp_MV.exp() * logp_MV).sum(-1)
 
 
 def packed_logprobs(model, batch: TrainBatch, temperature: float = 1.0, entropy: str = "off"):

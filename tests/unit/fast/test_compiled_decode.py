@@ -43,3 +43,36 @@ def test_compile_needs_the_static_decoder():
 
     with pytest.raises(ConfigError, match="compiles the static decoder's step"):
         HFEngine(Policy(), None, None, 8, decoder="generate", compile=True)
+
+
+def test_compiled_step_over_the_onednn_copy_decodes_what_eager_does():
+    """The oneDNN layers run under torch.compile as one opaque op each (rollout/onednn.py)."""
+    from rlvr.rollout.onednn import OneDNNCopy, onednn_available
+
+    if not onednn_available():
+        pytest.skip("torch built without oneDNN")
+    copy = OneDNNCopy(tiny("qwen2"))
+    eager, compiled = decode(copy.model, greedy=False), decode(copy.model, compiled_decode_step())
+    assert torch.equal(compiled.tokens_NT, eager.tokens_NT)
+    torch.testing.assert_close(compiled.logprobs_NT, eager.logprobs_NT, atol=1e-4, rtol=1e-4)
+
+
+def test_one_compilation_serves_every_step():
+    """Every step-varying value reaches the compiled forward as a tensor: no recompilation per
+    cache length (at most one more, when a size first coincides with another)."""
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    counts = []
+
+    def backend(gm, example_inputs):
+        counts.append(1)
+        return gm.forward
+
+    from rlvr.rollout import decode as decode_module
+    import functools
+
+    step = functools.partial(decode_module.decode_step, forward=torch.compile(
+        decode_module.step_forward, dynamic=True, backend=backend))
+    decode(tiny("llama"), step, greedy=True)
+    assert 1 <= len(counts) <= 2, len(counts)
