@@ -30,14 +30,15 @@ class HFEngineConfig(Node):
     """At most this many rows in one decode call: a group larger than it (e.g. 512 samples)
     decodes in chunks of samples, with the same samples as undivided under the static decoder
     (per-sample random streams); null: a group always decodes whole."""
-    weights: Literal["full", "int8", "onednn"] = "full"
+    weights: Literal["full", "int8", "onednn", "auto"] = "full"
     """'full': decode the trained weights as they are; 'int8': decode a W8A8 copy (int8 weights
     per output channel, int8 activations per token, integer GEMMs; rollout/int8.py),
     requantized at every rollout. Faster on CPUs where fp32 GEMMs are slow; the sampler's
     logprobs are the int8 model's, so algorithm.offpolicy must stay on (docs/performance.md).
     'onednn' (CPU): decode a copy of the same weights in the same precision packed once per
     rollout in oneDNN's layout (rollout/onednn.py); the few-row products of a decode step run
-    2-4x faster than through MKL, and logits equal the full model's to float rounding."""
+    2-4x faster than through MKL, and logits equal the full model's to float rounding.
+    'auto': 'onednn' for fp32 decoding on a CPU with oneDNN (no autocast), else 'full'."""
     compile: bool = False
     """``torch.compile`` the static decoder's token step (inductor, dynamic shapes), compiled
     at the first rollout of the process (~40 s for SmolLM2-135M on 2 cores). Fused elementwise

@@ -21,7 +21,7 @@ from rlvr.rollout.decode import (Sampler, compiled_decode_step, left_pad, row_se
 from rlvr.rollout.inference_copy import InferenceCopy
 from rlvr.rollout.int8 import Int8Copy
 from rlvr.rollout.linear_copy import LinearSwapCopy
-from rlvr.rollout.onednn import OneDNNCopy
+from rlvr.rollout.onednn import OneDNNCopy, onednn_available
 from rlvr.rollout.engine import SamplingParams, TokenCompletion, TokenGroupEngine, TokenRequest
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 from rlvr.rollout.temperatures import position_temperatures, row_temperatures
@@ -41,13 +41,11 @@ class HFEngine(TokenGroupEngine):
         """torch.compile the static decoder's step (built at the first static rollout)."""
         self._step = None
         self._decoder: tuple[object, Decoder] | None = None  # (the model, its Decoder)
-        self.weights = weights
+        self.weights = resolve_weights(weights, policy.device,
+                                       getattr(policy, "autocast_dtype", None))
         """'full': decode the trained weights; 'int8': a W8A8 copy (rollout/int8.py);
         'onednn': a oneDNN-packed copy in the same precision (rollout/onednn.py)."""
         self._swapped: LinearSwapCopy | None = None
-        if weights == "onednn" and torch.device(policy.device).type != "cpu":
-            raise ConfigError("rollout.engine.weights=onednn packs the weights for oneDNN's CPU "
-                              f"kernels; the policy is on {policy.device}: use weights=full")
         self.tokenizer = policy.tokenizer
         self.decoder = pick_decoder(decoder, policy.model)
         if compile and self.decoder != "static":
@@ -253,3 +251,17 @@ def sampled_logprobs(scores: tuple[torch.Tensor, ...], new_NT: torch.Tensor) -> 
     logp = [torch.log_softmax(s_NV.float(), dim=-1).gather(1, new_NT[:, t:t + 1]).squeeze(1)
             for t, s_NV in enumerate(scores)]
     return torch.stack(logp, dim=1).cpu()
+
+
+def resolve_weights(weights: str, device, autocast_dtype=None) -> str:
+    """``rollout.engine.weights`` for a policy on ``device``: 'auto' is 'onednn' for fp32
+    decoding on a CPU with oneDNN (under bf16 autocast ``F.linear`` already runs oneDNN's
+    kernels: no gain measured), else 'full'; 'onednn' off the CPU is refused."""
+    on_cpu = torch.device(device).type == "cpu"
+    if weights == "auto":
+        fp32 = autocast_dtype is None
+        return "onednn" if on_cpu and fp32 and onednn_available() else "full"
+    if weights == "onednn" and not on_cpu:
+        raise ConfigError("rollout.engine.weights=onednn packs the weights for oneDNN's CPU "
+                          f"kernels; the policy is on {device}: use weights=full (or auto)")
+    return weights

@@ -119,3 +119,12 @@ def test_config_accepts_onednn_weights_without_the_offpolicy_correction():
 
     cfg = load_config(None, ["rollout.engine.weights=onednn", "algorithm.offpolicy=null"])
     assert cfg.rollout.engine.weights == "onednn"
+
+
+def test_auto_weights_are_onednn_on_a_cpu_and_full_elsewhere():
+    from rlvr.rollout.hf import resolve_weights
+
+    assert resolve_weights("auto", "cpu") == "onednn"
+    assert resolve_weights("auto", "cuda") == "full"
+    assert resolve_weights("auto", "cpu", torch.bfloat16) == "full"  # autocast: no gain
+    assert resolve_weights("int8", "cpu") == "int8"
