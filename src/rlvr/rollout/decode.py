@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import torch
 
 from rlvr.models.fastpath import Decoder
+from rlvr.rollout.draw import draw
 from rlvr.rewards.unsupervised import token_self_certainty_NT
 
 
@@ -125,22 +126,13 @@ class Sampler:
             logp_BV = torch.log_softmax(logits_BV, dim=-1)
             token_B = logits_BV.argmax(dim=-1)
         else:
-            temp = self.temperature_at(rows_B, t)
-            logp_BV = torch.log_softmax(top_p_filter(logits_BV / temp, self.top_p), -1)
-            token_B = draw(logp_BV.exp(), u_B1)
+            z_BV = top_p_filter(logits_BV / self.temperature_at(rows_B, t), self.top_p)
+            max_B1 = z_BV.amax(dim=-1, keepdim=True)
+            e_BV = torch.sub(z_BV, max_B1).exp_()  # one exp pass: the draw takes it unnormalised
+            token_B = draw(e_BV, u_B1)
+            log_mass_B = max_B1[:, 0] + e_BV.sum(-1).log()
+            return token_B, z_BV.gather(1, token_B[:, None]).squeeze(1) - log_mass_B
         return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
-
-
-def draw(probs_BV: torch.Tensor, u_B1: torch.Tensor | None = None) -> torch.Tensor:
-    """One token per row with the given probabilities, by inverting the CDF at a uniform draw
-    (``u_B1``, or from the global generator when None; ``torch.multinomial`` draws an exponential per vocabulary entry,
-    which costs more than the model's decode step on a CPU). Zero-probability tokens are never
-    drawn: ``right=True`` picks the first entry whose CDF exceeds the draw."""
-    cdf_BV = probs_BV.cumsum(dim=-1)
-    if u_B1 is None:
-        u_B1 = torch.rand(probs_BV.shape[0], 1, device=probs_BV.device)
-    u_B1 = u_B1 * cdf_BV[:, -1:]
-    return torch.searchsorted(cdf_BV, u_B1, right=True).squeeze(1).clamp(max=probs_BV.shape[1] - 1)
 
 
 def top_p_filter(logits_BV: torch.Tensor, top_p: float) -> torch.Tensor:

@@ -41,8 +41,8 @@ class HFEngine(TokenGroupEngine):
         """torch.compile the static decoder's step (built at the first static rollout)."""
         self._step = None
         self._decoder: tuple[object, Decoder] | None = None  # (the model, its Decoder)
-        self.weights = resolve_weights(weights, policy.device,
-                                       getattr(policy, "autocast_dtype", None))
+        self.weights = weights if weights in ("full", "int8") else resolve_weights(
+            weights, policy.device, policy.autocast_dtype)
         """'full': decode the trained weights; 'int8': a W8A8 copy (rollout/int8.py);
         'onednn': a oneDNN-packed copy in the same precision (rollout/onednn.py)."""
         self._swapped: LinearSwapCopy | None = None

@@ -109,6 +109,7 @@ def test_onednn_weights_refuse_a_gpu_policy():
         tokenizer = None
         model = tiny()
         device = "cuda"
+        autocast_dtype = None
 
     with pytest.raises(ConfigError, match="weights=onednn packs the weights"):
         HFEngine(Policy(), None, None, 8, weights="onednn")
