@@ -301,9 +301,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--peak-seconds", type=float, default=3.0,
                         help="time budget of the matmul peak measurement (dtype used only)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--rlvr-weights", choices=["full", "int8", "onednn"], default="full",
-                        help="rlvr's rollout.engine.weights (int8: W8A8 decode with the "
-                             "off-policy correction; TRL has no counterpart)")
+    parser.add_argument("--rlvr-weights", choices=["auto", "full", "int8", "onednn"],
+                        default="auto",
+                        help="rlvr's rollout.engine.weights, as in the quickstart config (auto: "
+                             "oneDNN-packed copy of the same weights when decoding in fp32 on a "
+                             "CPU; int8: W8A8 decode with the off-policy correction)")
     parser.add_argument("--micro-batch", type=int, default=16,
                         help="sequences per forward/backward, both frameworks (32 = one pass)")
     parser.add_argument("--quick", action="store_true", help="2 steps of 16 new tokens")

@@ -51,9 +51,19 @@ def allocator_text() -> str:
     return "tuned: " + ", ".join(f"{k}={v}" for k, v in APPLIED.items())
 
 
-def rollout_weights_text(cfg: RunConfig) -> str:
-    weights = getattr(cfg.rollout.engine, "weights", "full")
-    return "" if weights == "full" else f"; rollouts decode {weights} weights"
+def rollout_weights_text(cfg: RunConfig, policy: Policy) -> str:
+    """How rollouts decode, when not the trained weights as they are ('auto' resolved for this
+    machine, and said so)."""
+    asked = getattr(cfg.rollout.engine, "weights", "full")
+    if asked in ("auto", "onednn") and getattr(cfg.rollout.engine, "name", "hf") == "hf":
+        from rlvr.rollout.hf import resolve_weights
+
+        weights = resolve_weights(asked, policy.device, policy.autocast_dtype)
+        how = {"onednn": "oneDNN-packed fp32 weights" if policy.autocast_dtype is None
+               else "oneDNN-packed weights", "full": "the trained weights"}[weights]
+        return f"; rollouts decode {how}" + (" (weights=auto for this CPU)" if asked == "auto"
+                                             else "")
+    return "" if asked == "full" else f"; rollouts decode {asked} weights"
 
 
 def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int = 0) -> str:
@@ -68,7 +78,7 @@ def start_banner(cfg: RunConfig, policy: Policy, run_dir: Path, start_step: int 
     lines = [f"rlvr train: {cfg.model.name} ({params})",
              f"  device     {device_text(policy)}",
              f"  cpu: {cpu_facts().line()}",
-             f"  precision  {precision_text(policy)}{rollout_weights_text(cfg)}",
+             f"  precision  {precision_text(policy)}{rollout_weights_text(cfg, policy)}",
              f"  allocator  {allocator_text()}",
              f"  per step   {work}",
              f"  run        {steps}, task {task_label(cfg)}, run directory {run_dir}"]
