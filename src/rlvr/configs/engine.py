@@ -62,6 +62,9 @@ class HFProcessEngineConfig(Node):
     """Sequences decoded together in the child."""
     max_batch_rows: int | None = Field(None, ge=1)
     """At most this many rows in one of the child's decode calls, as for the hf engine."""
+    weights: Literal["full", "onednn", "auto"] = "full"
+    """The child's decode weights, as for the hf engine (no 'int8': its logprob gap needs the
+    trainer-side correction settings the child does not see)."""
     start_timeout_s: float = Field(300.0, gt=0)
     """Seconds the child may take to start and load the model before the run fails."""
     request_timeout_s: float = Field(600.0, gt=0)

@@ -126,12 +126,9 @@ class Sampler:
             logp_BV = torch.log_softmax(logits_BV, dim=-1)
             token_B = logits_BV.argmax(dim=-1)
         else:
-            z_BV = top_p_filter(logits_BV / self.temperature_at(rows_B, t), self.top_p)
-            max_B1 = z_BV.amax(dim=-1, keepdim=True)
-            e_BV = torch.sub(z_BV, max_B1).exp_()  # one exp pass: the draw takes it unnormalised
-            token_B = draw(e_BV, u_B1)
-            log_mass_B = max_B1[:, 0] + e_BV.sum(-1).log()
-            return token_B, z_BV.gather(1, token_B[:, None]).squeeze(1) - log_mass_B
+            temp = self.temperature_at(rows_B, t)
+            logp_BV = torch.log_softmax(top_p_filter(logits_BV / temp, self.top_p), -1)
+            token_B = draw(logp_BV.exp(), u_B1)
         return token_B, logp_BV.gather(1, token_B[:, None]).squeeze(1)
 
 

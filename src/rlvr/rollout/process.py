@@ -44,7 +44,7 @@ class ProcessEngine(TokenGroupEngine):
         self.sender = build_sender(cfg.rollout.sync, run_dir, policy.device, "the engine process")
         spec = {"model": cfg.model.model_dump(mode="json") | {"lora": None},
                 "decoder": knobs.decoder, "batch_size": batch_size,
-                "max_batch_rows": knobs.max_batch_rows,
+                "max_batch_rows": knobs.max_batch_rows, "weights": knobs.weights,
                 "record_self_certainty": cfg.reward.needs_self_certainty,
                 "sync": self.sender.receiver_spec(), "threads": torch.get_num_threads(),
                 "deterministic": torch.are_deterministic_algorithms_enabled()}
@@ -159,7 +159,7 @@ def _start(spec: dict[str, Any]) -> tuple[Any, Any]:
     torch.use_deterministic_algorithms(spec["deterministic"])
     policy = load_policy(ModelConfig(**spec["model"]))
     engine = HFEngine(policy, None, None, spec["batch_size"], decoder=spec["decoder"],
-                      max_batch_rows=spec["max_batch_rows"])
+                      max_batch_rows=spec["max_batch_rows"], weights=spec["weights"])
     engine.record_self_certainty = spec["record_self_certainty"]
     return engine, build_receiver(spec["sync"])
 
