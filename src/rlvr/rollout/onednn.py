@@ -11,7 +11,8 @@ autocast dtype when autocast is on); only the summation order differs, so logits
 model to float rounding (~1e-5 relative) and no off-policy correction is needed.
 
 Each layer is reloaded from the trained weights at the start of every rollout (a copy of
-~0.5 GB for SmolLM2-135M in fp32: ~0.1 s on 2 cores).
+0.54 GB for SmolLM2-135M in fp32: 0.09-0.38 s measured on the 2-core Zen 4,
+AVX512 capability; building the copy 0.48 s).
 """
 
 from __future__ import annotations
