@@ -22,6 +22,7 @@ class CpuFacts:
     capability: str  # torch.backends.cpu.get_cpu_capability(): the kernels torch dispatches to
     threads: int  # torch.get_num_threads()
     cores: int  # os.cpu_count()
+    vendor: str = ""  # "vendor_id" of the first processor (GenuineIntel, AuthenticAMD), or ""
 
     @property
     def fast_bf16(self) -> bool:
@@ -60,6 +61,15 @@ def parse_cpuinfo(text: str) -> tuple[str | None, dict[str, bool]]:
     return model, {f: f in (flags or set()) for f in FLAGS}
 
 
+def parse_vendor(text: str) -> str:
+    """The "vendor_id" of the first processor in a /proc/cpuinfo text, or ''."""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "vendor_id":
+            return value.strip()
+    return ""
+
+
 def read_cpuinfo() -> str:
     """/proc/cpuinfo's text, or '' where there is none (macOS, Windows)."""
     try:
@@ -74,10 +84,12 @@ def cpu_facts(cpuinfo: str | None = None) -> CpuFacts:
 
     import torch
 
-    model, flags = parse_cpuinfo(read_cpuinfo() if cpuinfo is None else cpuinfo)
+    text = read_cpuinfo() if cpuinfo is None else cpuinfo
+    model, flags = parse_cpuinfo(text)
     return CpuFacts(model=model or platform.processor() or platform.machine(), flags=flags,
                     capability=torch.backends.cpu.get_cpu_capability(),
-                    threads=torch.get_num_threads(), cores=os.cpu_count() or 1)
+                    threads=torch.get_num_threads(), cores=os.cpu_count() or 1,
+                    vendor=parse_vendor(text))
 
 
 DTYPES = ("auto", "fp32", "bf16")

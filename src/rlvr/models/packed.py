@@ -26,7 +26,28 @@ from rlvr.models.target_logprob import target_logprob
 from rlvr.types import TrainBatch
 
 HEAD_CHUNK_TOKENS = 2048
-"""Completion tokens per LM-head chunk; larger ones are recomputed in the backward pass."""
+"""Above this many completion tokens the LM-head blocks are recomputed in the backward pass."""
+
+HEAD_BLOCK_BYTES = 32 * 2**20 - 2**16
+"""Each LM-head block's fp32 [rows, vocab] tensors stay below glibc's 32 MiB mmap threshold
+(rlvr/memory.py), so they are reused from the heap instead of page-faulted in afresh: a fresh
+245 MB logits tensor cost 0.1-0.4 s to fault in on a 2-core Xeon VM (fp32 update 4 % faster
+with blocks of 170 rows than of 2,048, docs/performance.md)."""
+
+
+MIN_HEAD_BLOCK_ROWS = 64  # GEMMs get inefficient below
+
+
+def head_block_rows(lm_head: torch.nn.Module, vocab: int) -> int:
+    """Rows per LM-head block of a ``vocab``-wide head; HEAD_CHUNK_TOKENS for
+    an FSDP2-sharded head, which all-gathers its weight at each call, so every rank must make
+    the same number of calls (launch/checks.py keeps its tokens within one chunk)."""
+    if torch.distributed.is_available():
+        from torch.distributed.fsdp import FSDPModule
+
+        if isinstance(lm_head, FSDPModule):
+            return HEAD_CHUNK_TOKENS
+    return max(MIN_HEAD_BLOCK_ROWS, HEAD_BLOCK_BYTES // (4 * vocab))
 
 
 ROW_BUCKETS = 1
@@ -214,8 +235,9 @@ def packed_logprobs(model, batch: TrainBatch, temperature: float = 1.0, entropy:
     else:
         temp_M = temperature
     logps, entropies = [], []
-    for start in range(0, len(target_M), HEAD_CHUNK_TOKENS):
-        part = slice(start, start + HEAD_CHUNK_TOKENS)
+    block = head_block_rows(dec.lm.lm_head, dec.lm.config.vocab_size)
+    for start in range(0, len(target_M), block):
+        part = slice(start, start + block)
         temperature = temp_M[part] if per_row else temp_M
         if len(target_M) > HEAD_CHUNK_TOKENS and torch.is_grad_enabled():
             logp_M, entropy_M = checkpoint(_head_logprobs, dec, h_ME[part], target_M[part],

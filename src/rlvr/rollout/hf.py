@@ -253,14 +253,22 @@ def sampled_logprobs(scores: tuple[torch.Tensor, ...], new_NT: torch.Tensor) -> 
     return torch.stack(logp, dim=1).cpu()
 
 
-def resolve_weights(weights: str, device, autocast_dtype=None) -> str:
+def resolve_weights(weights: str, device, autocast_dtype=None, vendor: str | None = None) -> str:
     """``rollout.engine.weights`` for a policy on ``device``: 'auto' is 'onednn' for fp32
-    decoding on a CPU with oneDNN (under bf16 autocast ``F.linear`` already runs oneDNN's
-    kernels: no gain measured), else 'full'; 'onednn' off the CPU is refused."""
+    decoding on an AMD CPU with oneDNN, else 'full'; 'onednn' off the CPU is refused. The
+    packed copy was measured faster on a 2-core Zen 4 (1.05-1.7x a decode step) and slower on a
+    2-core Sapphire Rapids Xeon (0.7-0.95x, at every row count from 1 to 32), where MKL's sgemm
+    is already close to the weight read (docs/performance.md); under bf16 autocast ``F.linear``
+    runs oneDNN's kernels anyway. ``vendor``: /proc/cpuinfo's vendor_id (None: read it)."""
     on_cpu = torch.device(device).type == "cpu"
     if weights == "auto":
-        fp32 = autocast_dtype is None
-        return "onednn" if on_cpu and fp32 and onednn_available() else "full"
+        if not (on_cpu and autocast_dtype is None and onednn_available()):
+            return "full"
+        if vendor is None:
+            from rlvr.hardware import parse_vendor, read_cpuinfo
+
+            vendor = parse_vendor(read_cpuinfo())
+        return "onednn" if vendor == "AuthenticAMD" else "full"
     if weights == "onednn" and not on_cpu:
         raise ConfigError("rollout.engine.weights=onednn packs the weights for oneDNN's CPU "
                           f"kernels; the policy is on {device}: use weights=full (or auto)")

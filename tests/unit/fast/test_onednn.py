@@ -122,10 +122,17 @@ def test_config_accepts_onednn_weights_without_the_offpolicy_correction():
     assert cfg.rollout.engine.weights == "onednn"
 
 
-def test_auto_weights_are_onednn_on_a_cpu_and_full_elsewhere():
+def test_auto_weights_are_onednn_for_fp32_on_an_amd_cpu_and_full_elsewhere():
+    from rlvr.hardware import parse_vendor
     from rlvr.rollout.hf import resolve_weights
 
-    assert resolve_weights("auto", "cpu") == "onednn"
-    assert resolve_weights("auto", "cuda") == "full"
-    assert resolve_weights("auto", "cpu", torch.bfloat16) == "full"  # autocast: no gain
+    assert resolve_weights("auto", "cpu", vendor="AuthenticAMD") == "onednn"
+    assert resolve_weights("auto", "cpu", vendor="GenuineIntel") == "full"  # MKL measured faster
+    assert resolve_weights("auto", "cpu", vendor="") == "full"
+    assert resolve_weights("auto", "cuda", vendor="AuthenticAMD") == "full"
+    assert resolve_weights("auto", "cpu", torch.bfloat16, vendor="AuthenticAMD") == "full"
+    assert resolve_weights("onednn", "cpu", vendor="GenuineIntel") == "onednn"  # asked: kept
+    assert parse_vendor("processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t: avx2\n") == \
+        "AuthenticAMD"
+    assert parse_vendor("") == ""
     assert resolve_weights("int8", "cpu") == "int8"

@@ -56,17 +56,28 @@ def test_packed_equals_padded_forward_and_gradients(model_type, temperature):
                                atol=1e-5, rtol=1e-5)
 
 
-def test_chunked_head_is_recomputed_with_the_same_result(monkeypatch):
+def test_blocked_and_chunked_head_give_the_same_result(monkeypatch):
     model = tiny(layers=1, sharpen=1.0)
     batch = grouped_batch(seed=3)
     whole_NT, _ = packed.packed_logprobs(model, batch, entropy="grad")
     grads_whole = loss_and_grads(model, whole_NT, torch.zeros_like(whole_NT), batch)
-    monkeypatch.setattr(packed, "HEAD_CHUNK_TOKENS", 5)  # many chunks, each checkpointed
+    monkeypatch.setattr(packed, "MIN_HEAD_BLOCK_ROWS", 1)
+    monkeypatch.setattr(packed, "HEAD_BLOCK_BYTES", 4 * model.config.vocab_size * 3)  # 3 rows
+    blocked_NT, _ = packed.packed_logprobs(model, batch, entropy="grad")
+    grads_blocked = loss_and_grads(model, blocked_NT, torch.zeros_like(blocked_NT), batch)
+    monkeypatch.setattr(packed, "HEAD_CHUNK_TOKENS", 5)  # many blocks, each checkpointed
     chunked_NT, _ = packed.packed_logprobs(model, batch, entropy="grad")
     grads_chunked = loss_and_grads(model, chunked_NT, torch.zeros_like(chunked_NT), batch)
-    torch.testing.assert_close(chunked_NT, whole_NT)
-    for got, ref in zip(grads_chunked, grads_whole):
-        torch.testing.assert_close(got, ref)
+    for got_NT, got_grads in ((blocked_NT, grads_blocked), (chunked_NT, grads_chunked)):
+        torch.testing.assert_close(got_NT, whole_NT)
+        for got, ref in zip(got_grads, grads_whole):
+            torch.testing.assert_close(got, ref)
+
+
+def test_head_blocks_stay_below_the_mmap_threshold():
+    assert packed.head_block_rows(torch.nn.Linear(4, 49152), 49152) == 170
+    assert packed.head_block_rows(torch.nn.Linear(4, 151936), 151936) == 64  # the floor
+    assert 170 * 49152 * 4 < 32 * 2**20 < 171 * 49152 * 4
 
 
 def test_layout_counts_each_real_token_once():
