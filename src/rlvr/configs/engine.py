@@ -36,9 +36,10 @@ class HFEngineConfig(Node):
     requantized at every rollout. Faster on CPUs where fp32 GEMMs are slow; the sampler's
     logprobs are the int8 model's, so algorithm.offpolicy must stay on (docs/performance.md).
     'onednn' (CPU): decode a copy of the same weights in the same precision packed once per
-    rollout in oneDNN's layout (rollout/onednn.py); the few-row products of a decode step run
-    2-4x faster than through MKL, and logits equal the full model's to float rounding.
-    'auto': 'onednn' for fp32 decoding on a CPU with oneDNN (no autocast), else 'full'."""
+    rollout in oneDNN's layout (rollout/onednn.py); on a Zen 4 the few-row products of a
+    decode step ran 2-4x faster than through MKL (on an AMX Xeon slower), and logits
+    equal the full model's to float rounding. 'auto': 'onednn' for fp32 decoding (no autocast)
+    on an AMD CPU with oneDNN, else 'full'."""
     compile: bool = False
     """``torch.compile`` the static decoder's token step (inductor, dynamic shapes), compiled
     at the first rollout of the process (~40 s for SmolLM2-135M on 2 cores). Fused elementwise

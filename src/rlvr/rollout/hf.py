@@ -257,7 +257,7 @@ def resolve_weights(weights: str, device, autocast_dtype=None, vendor: str | Non
     """``rollout.engine.weights`` for a policy on ``device``: 'auto' is 'onednn' for fp32
     decoding on an AMD CPU with oneDNN, else 'full'; 'onednn' off the CPU is refused. The
     packed copy was measured faster on a 2-core Zen 4 (1.05-1.7x a decode step) and slower on a
-    2-core Sapphire Rapids Xeon (0.7-0.95x, at every row count from 1 to 32), where MKL's sgemm
+    2-core AMX Xeon (0.7-0.95x, at every row count from 1 to 32), where MKL's sgemm
     is already close to the weight read (docs/performance.md); under bf16 autocast ``F.linear``
     runs oneDNN's kernels anyway. ``vendor``: /proc/cpuinfo's vendor_id (None: read it)."""
     on_cpu = torch.device(device).type == "cpu"
