@@ -33,9 +33,21 @@ def test_length_curriculum_bounds_completions_and_survives_resume(tmp_path, tiny
     assert rows[2]["completion/len_max"] <= 4
 
 
-def test_wall_budget_stops_after_the_step_in_flight(tmp_path, tiny_model_dir, capsys):
+def test_wall_budget_stops_after_the_step_in_flight(tmp_path, tiny_model_dir, capsys,
+                                                    monkeypatch):
+    import time
+
     from rlvr.config import load_config
+    from rlvr.trainer import loop
     from rlvr.trainer.loop import train
+
+    real_step = loop.train_step
+
+    def slow_step(*args, **kwargs):  # a tiny model's step can beat 60 ms on a fast CPU
+        time.sleep(0.07)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "train_step", slow_step)
 
     data, run_dir = write_task(tmp_path / "task.jsonl"), tmp_path / "run"
     base = [a for a in train_args(tiny_model_dir, data, run_dir, steps=3, every=0)
