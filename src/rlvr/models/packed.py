@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.checkpoint import checkpoint
 
+from rlvr.memory import MMAP_THRESHOLD
 from rlvr.models.fastpath import Decoder
 from rlvr.models.prefix import distinct_prompts
 from rlvr.models.target_logprob import target_logprob
@@ -28,7 +29,7 @@ from rlvr.types import TrainBatch
 HEAD_CHUNK_TOKENS = 2048
 """Above this many completion tokens the LM-head blocks are recomputed in the backward pass."""
 
-HEAD_BLOCK_BYTES = 32 * 2**20 - 2**16
+HEAD_BLOCK_BYTES = MMAP_THRESHOLD - 2**16  # the allocator's threshold, less malloc's headroom
 """Each LM-head block's fp32 [rows, vocab] tensors stay below glibc's 32 MiB mmap threshold
 (rlvr/memory.py), so they are reused from the heap instead of page-faulted in afresh: a fresh
 245 MB logits tensor cost 0.1-0.4 s to fault in on a 2-core Xeon VM (fp32 update 4 % faster
